@@ -1,0 +1,81 @@
+package recovery
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// newCode returns a uniformly random code of digits decimal digits read from
+// r. It draws 64-bit values and rejects those at or above the largest multiple
+// of 10^digits, so every code is equally likely (no modulo bias); a rejection
+// happens with probability below 10^-9.
+func newCode(r io.Reader, digits int) (string, error) {
+	n := uint64(math.Pow10(digits))
+	limit := math.MaxUint64 - math.MaxUint64%n // multiple of n
+	var buf [8]byte
+	for {
+		if _, err := io.ReadFull(r, buf[:]); err != nil {
+			return "", fmt.Errorf("recovery: reading randomness: %w", err)
+		}
+		if v := binary.BigEndian.Uint64(buf[:]); v < limit {
+			return fmt.Sprintf("%0*d", digits, v%n), nil
+		}
+	}
+}
+
+// Domain-separation labels, so one key's HMACs for different purposes can
+// never be confused.
+const (
+	labelCode      = "recoverykit/code/v1"
+	labelPseudonym = "recoverykit/pseudonym/v1"
+	labelSimulated = "recoverykit/simulated/v1"
+	labelDerive    = "recoverykit/pseudonym-key/v1"
+	// Hashes that no submitted code can match: one label for what Issue
+	// stores, another for what Check submits, so they never meet either.
+	labelUnusableIssue = "recoverykit/unusable-issue/v1"
+	labelUnusableCheck = "recoverykit/unusable-check/v1"
+)
+
+// keyedHMAC computes HMAC-SHA256(key, label || 0 || part0 || 0 || part1 ...).
+// Parts cannot contain the zero byte ambiguously: pools and user keys are
+// validated strings and the code is the last part.
+func keyedHMAC(key []byte, label string, parts ...string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(label))
+	for _, p := range parts {
+		m.Write([]byte{0})
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+// hashCode is the keyed hash stored for code: bound to the pool and the user
+// key, so a hash copied to another user's record does not match there.
+func hashCode(k Key, pool, userKey, code string) KeyedHash {
+	return KeyedHash{KeyID: k.ID, Hash: keyedHMAC(k.Secret, labelCode, pool, userKey, code)}
+}
+
+// unusableHash is what the engine stores (label labelUnusableIssue) or
+// submits (labelUnusableCheck) when no code may match: for an identifier that
+// matches nobody, or a user who may not reset, with existence errors
+// prevented. It costs the same HMAC work as hashCode.
+func unusableHash(k Key, label, pool, userKey, code string) KeyedHash {
+	return KeyedHash{KeyID: k.ID, Hash: keyedHMAC(k.Secret, label, pool, userKey, code)}
+}
+
+// pseudonym is the code-store key for an identifier that matches no user.
+func pseudonym(key []byte, pool, folded string) string {
+	return "x:" + base64.RawURLEncoding.EncodeToString(keyedHMAC(key, labelPseudonym, pool, folded))
+}
+
+// userKey is the code-store key of a real user.
+func userKey(sub string) string { return "u:" + sub }
+
+func derivePseudonymKey(first Key) []byte {
+	return keyedHMAC(first.Secret, labelDerive)
+}

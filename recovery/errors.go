@@ -1,0 +1,175 @@
+package recovery
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error is the one error type the engine returns. Name is the exact Amazon
+// Cognito exception name (for example "CodeMismatchException"), so a transport
+// can map it one to one; Message is safe to show to the caller and never holds
+// a code, a password, a secret or a hash.
+//
+// Test for a kind with errors.Is against the sentinels below:
+//
+//	if errors.Is(err, recovery.ErrCodeMismatch) { ... }
+//
+// and read the name and message with errors.As. The cause of an
+// InternalErrorException (a store failure, say) is reachable through
+// errors.Unwrap for logging; it is never part of Error() or Message.
+type Error struct {
+	// Name is the Cognito exception name.
+	Name string
+	// Message is the client-safe explanation.
+	Message string
+
+	cause error
+}
+
+// Error returns "<Name>: <Message>".
+func (e *Error) Error() string { return e.Name + ": " + e.Message }
+
+// Unwrap returns the underlying cause, if any (set for InternalErrorException
+// and for hook and delivery failures).
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is reports whether target is an *Error with the same Name, so that
+// errors.Is(err, ErrCodeMismatch) holds for every code-mismatch error whatever
+// its message.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Name == e.Name
+}
+
+// ErrorCode returns Name; it matches smithy-go's APIError method, so code that
+// handles AWS SDK errors can handle these the same way.
+func (e *Error) ErrorCode() string { return e.Name }
+
+// ErrorMessage returns Message (smithy-go's APIError method).
+func (e *Error) ErrorMessage() string { return e.Message }
+
+// ErrorFault reports "server" for InternalErrorException and "client" for
+// every other error, as smithy-go's ErrorFault does.
+func (e *Error) ErrorFault() string {
+	if e.Name == ErrInternal.(*Error).Name {
+		return "server"
+	}
+	return "client"
+}
+
+// Sentinels for errors.Is. Each corresponds to exactly one Cognito exception
+// name; the message shown here is the default one, some situations use a more
+// specific message under the same name.
+var (
+	// ErrInvalidParameter: a request field broke a constraint, or the user
+	// has no verified email or phone number to receive a code.
+	ErrInvalidParameter error = &Error{Name: "InvalidParameterException", Message: "Invalid parameter."}
+	// ErrResourceNotFound: the ClientID names no configured app client.
+	ErrResourceNotFound error = &Error{Name: "ResourceNotFoundException", Message: "Resource not found."}
+	// ErrNotAuthorized: secret hash missing or wrong, recovery is admin-only,
+	// or the user's state does not allow a reset (LEGACY clients only).
+	ErrNotAuthorized error = &Error{Name: "NotAuthorizedException", Message: "Not authorized."}
+	// ErrTooManyRequests: the optional per-client or per-IP request limit was hit.
+	ErrTooManyRequests error = &Error{Name: "TooManyRequestsException", Message: "Too many requests"}
+	// ErrUserNotFound: no user matches (LEGACY clients only). User stores
+	// return it (or an error wrapping it) when a lookup finds nobody.
+	ErrUserNotFound error = &Error{Name: "UserNotFoundException", Message: "Username/client id combination not found."}
+	// ErrUserNotConfirmed: a code is confirmed for a user who is UNCONFIRMED.
+	ErrUserNotConfirmed error = &Error{Name: "UserNotConfirmedException", Message: "User is not confirmed."}
+	// ErrLimitExceeded: the per-user rolling budget of requests and failed
+	// confirmations is spent.
+	ErrLimitExceeded error = &Error{Name: "LimitExceededException", Message: "Attempt limit exceeded, please try after some time."}
+	// ErrTooManyFailedAttempts: the consecutive-failure cap was reached and
+	// confirmation is locked for the cool-down.
+	ErrTooManyFailedAttempts error = &Error{Name: "TooManyFailedAttemptsException", Message: "Too many failed attempts."}
+	// ErrCodeMismatch: the confirmation code is wrong.
+	ErrCodeMismatch error = &Error{Name: "CodeMismatchException", Message: "Invalid verification code provided, please try again."}
+	// ErrExpiredCode: the code expired, was used, was replaced, or was never issued.
+	ErrExpiredCode error = &Error{Name: "ExpiredCodeException", Message: "Invalid code provided, please request a code again."}
+	// ErrInvalidPassword: the new password breaks the password policy.
+	ErrInvalidPassword error = &Error{Name: "InvalidPasswordException", Message: "Password does not conform to policy"}
+	// ErrPasswordHistoryPolicyViolation: the new password is one of the user's
+	// recent passwords.
+	ErrPasswordHistoryPolicyViolation error = &Error{Name: "PasswordHistoryPolicyViolationException", Message: "Password does not conform to policy: Password has previously been used"}
+	// ErrCodeDeliveryFailure: the sender failed; the code issued for this
+	// request is not left usable.
+	ErrCodeDeliveryFailure error = &Error{Name: "CodeDeliveryFailureException", Message: "Unable to deliver the verification code."}
+	// ErrInvalidSmsRoleAccessPolicy: the SMS sender reports it is not
+	// permitted to send (it wraps ErrDeliveryForbidden).
+	ErrInvalidSmsRoleAccessPolicy error = &Error{Name: "InvalidSmsRoleAccessPolicyException", Message: "The SMS sender is not permitted to send messages."}
+	// ErrInvalidSmsRoleTrustRelationship: the SMS gateway rejected the
+	// sender's credentials (it wraps ErrDeliveryUnauthorized).
+	ErrInvalidSmsRoleTrustRelationship error = &Error{Name: "InvalidSmsRoleTrustRelationshipException", Message: "The SMS gateway rejected the sender's credentials."}
+	// ErrInvalidEmailRoleAccessPolicy: the email sender reports it is not
+	// permitted or not authorized to send.
+	ErrInvalidEmailRoleAccessPolicy error = &Error{Name: "InvalidEmailRoleAccessPolicyException", Message: "The email sender is not permitted to send messages."}
+	// ErrOperationNotEnabled: Config.RecoveryDisabled is set.
+	ErrOperationNotEnabled error = &Error{Name: "OperationNotEnabledException", Message: "Password recovery is not enabled for this user pool."}
+	// ErrForbidden: the risk check hook blocked the request.
+	ErrForbidden error = &Error{Name: "ForbiddenException", Message: "Request not allowed."}
+	// ErrUserLambdaValidation: a hook rejected the request (see Reject).
+	ErrUserLambdaValidation error = &Error{Name: "UserLambdaValidationException", Message: "A hook rejected the request."}
+	// ErrUnexpectedLambda: a hook failed, panicked or timed out.
+	ErrUnexpectedLambda error = &Error{Name: "UnexpectedLambdaException", Message: "A hook failed unexpectedly."}
+	// ErrInvalidLambdaResponse: a hook returned output the engine cannot use.
+	ErrInvalidLambdaResponse error = &Error{Name: "InvalidLambdaResponseException", Message: "Unrecognizable lambda output"}
+	// ErrInternal: a store or another dependency failed; the cause is wrapped.
+	ErrInternal error = &Error{Name: "InternalErrorException", Message: "Internal error."}
+	// ErrUsernameExists: a user store's CreateUser found the username taken.
+	ErrUsernameExists error = &Error{Name: "UsernameExistsException", Message: "User already exists"}
+	// ErrAliasExists: a user store's CreateUser found a verified alias
+	// (email, phone_number, preferred_username) already owned by another user.
+	ErrAliasExists error = &Error{Name: "AliasExistsException", Message: "An account with the given alias already exists."}
+)
+
+// newError returns an error of the sentinel's kind with a specific message.
+func newError(kind error, message string) *Error {
+	return &Error{Name: kind.(*Error).Name, Message: message}
+}
+
+// internalError wraps cause as an InternalErrorException. The cause stays out
+// of the message: it may describe infrastructure the caller must not see.
+func internalError(cause error) *Error {
+	return &Error{Name: ErrInternal.(*Error).Name, Message: ErrInternal.(*Error).Message, cause: cause}
+}
+
+// Rejection is what a hook returns to refuse a request with a message for the
+// caller; the engine answers UserLambdaValidationException
+// "<TriggerSource> failed with error <Message>.". Make one with Reject.
+type Rejection struct {
+	// Message is shown to the caller verbatim: keep secrets out of it.
+	Message string
+}
+
+// Error returns the rejection message.
+func (r *Rejection) Error() string { return "rejected: " + r.Message }
+
+// Reject returns an error that makes a hook's refusal visible to the caller
+// as UserLambdaValidationException with message. Any other error a hook
+// returns is reported as UnexpectedLambdaException without its text, so
+// internal details do not leak.
+func Reject(message string) error { return &Rejection{Message: message} }
+
+// ErrBlocked is returned (or wrapped) by a RiskCheck hook to refuse a request
+// as ForbiddenException.
+var ErrBlocked = errors.New("recovery: request blocked by risk check")
+
+// Errors a Sender wraps to say it is misconfigured rather than that one
+// delivery failed. The engine maps them by medium: for SMS,
+// ErrDeliveryUnauthorized -> InvalidSmsRoleTrustRelationshipException and
+// ErrDeliveryForbidden -> InvalidSmsRoleAccessPolicyException; for email,
+// both -> InvalidEmailRoleAccessPolicyException. Any other send error is
+// CodeDeliveryFailureException.
+var (
+	// ErrDeliveryUnauthorized: the gateway rejected the sender's credentials.
+	ErrDeliveryUnauthorized = errors.New("recovery: delivery credentials rejected")
+	// ErrDeliveryForbidden: the credentials were accepted but are not
+	// allowed to send this message.
+	ErrDeliveryForbidden = errors.New("recovery: delivery not permitted")
+)
+
+func lockedError(cooldown time.Duration) *Error {
+	return newError(ErrTooManyFailedAttempts, fmt.Sprintf(
+		"Too many failed attempts: password recovery for this account is locked for up to %s after the last failure.", cooldown))
+}

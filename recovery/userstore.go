@@ -1,0 +1,108 @@
+package recovery
+
+import "context"
+
+// UserStatus is a Cognito user status.
+type UserStatus string
+
+// The user statuses the engine distinguishes.
+const (
+	StatusConfirmed           UserStatus = "CONFIRMED"
+	StatusResetRequired       UserStatus = "RESET_REQUIRED"
+	StatusForceChangePassword UserStatus = "FORCE_CHANGE_PASSWORD"
+	StatusUnconfirmed         UserStatus = "UNCONFIRMED"
+	StatusExternalProvider    UserStatus = "EXTERNAL_PROVIDER"
+)
+
+// Attribute names the engine reads from User.Attributes (Cognito's names).
+const (
+	AttrEmail               = "email"
+	AttrEmailVerified       = "email_verified"
+	AttrPhoneNumber         = "phone_number"
+	AttrPhoneNumberVerified = "phone_number_verified"
+	AttrPreferredUsername   = "preferred_username"
+	AttrLocale              = "locale"
+)
+
+// User is a user as the engine sees it: a plain value the store fills in.
+type User struct {
+	// Sub is the user's stable, unique, never reused identifier (Cognito's
+	// sub). The code store keys a user's recovery state by it. Required.
+	Sub string
+	// Username is the username as stored (its case preserved).
+	Username string
+	// Enabled is false for a disabled user.
+	Enabled bool
+	// Status is the account status.
+	Status UserStatus
+	// Attributes holds Cognito-style attributes: email, email_verified
+	// ("true" when verified), phone_number (E.164), phone_number_verified,
+	// preferred_username, locale and any others, which hooks see.
+	Attributes map[string]string
+	// SMSMFA and EmailMFA say the user signs in with that MFA factor; the
+	// same channel is then not used for recovery (spec 7.5).
+	SMSMFA, EmailMFA bool
+}
+
+// UserQuery is what the engine looks a user up by.
+type UserQuery struct {
+	// Identifier is the Username field exactly as the caller sent it.
+	Identifier string
+	// Key is Identifier normalized with FoldIdentifier: width-folded,
+	// case-folded and NFC-normalized. Stores match it against the same
+	// normalization of each candidate field.
+	Key string
+}
+
+// PasswordChange is a password reset to store.
+type PasswordChange struct {
+	// Sub identifies the user.
+	Sub string
+	// PasswordHash is the new password encoded by the configured
+	// PasswordHasher (a PHC string for the default argon2id hasher).
+	PasswordHash string
+	// Status is the user's status afterwards: CONFIRMED for a user that was
+	// RESET_REQUIRED, otherwise the status the user had.
+	Status UserStatus
+}
+
+// UserStore finds users and sets their passwords. Wrap your existing users
+// table with it; store/memstore and store/pgxstore implement it.
+//
+// Implementations must be safe for concurrent use. pool is the user pool ID
+// from Config.PoolID; a store that serves one pool may ignore it.
+type UserStore interface {
+	// FindUser returns the one user of pool whose username, sub,
+	// preferred_username, verified email (email_verified "true") or verified
+	// phone_number equals q.Key after FoldIdentifier. A verified alias belongs
+	// to at most one user. When nobody matches it returns an error wrapping
+	// ErrUserNotFound; any other error is a system failure and surfaces as
+	// InternalErrorException.
+	FindUser(ctx context.Context, pool string, q UserQuery) (User, error)
+
+	// SetPassword stores change.PasswordHash and change.Status for the user
+	// change.Sub. A user that no longer exists is ErrUserNotFound. A store
+	// that shares a transaction with the code store should also invalidate
+	// the user's outstanding code in the same transaction.
+	SetPassword(ctx context.Context, pool string, change PasswordChange) error
+}
+
+// UserCreator is an optional ability of a UserStore, needed by the user
+// migration hook: the engine creates the migrated user through it.
+type UserCreator interface {
+	// CreateUser adds u and passwordHash ("" for none: the user must reset
+	// it). When u.Sub is empty the store assigns a new unique one. If the username is
+	// taken it returns an error wrapping ErrUsernameExists; if a verified
+	// alias belongs to another user, ErrAliasExists. It returns the user as
+	// stored.
+	CreateUser(ctx context.Context, pool string, u User, passwordHash string) (User, error)
+}
+
+// PasswordHistory is an optional ability of a UserStore, needed when
+// PasswordPolicy.HistorySize > 0.
+type PasswordHistory interface {
+	// RecentPasswordHashes returns up to n of the user's most recent password
+	// hashes, newest first, the current one included. SetPassword must keep
+	// this history.
+	RecentPasswordHashes(ctx context.Context, pool, sub string, n int) ([]string, error)
+}
