@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"io"
 	"math"
+	"sync"
 )
 
 // newCode returns a uniformly random code of digits decimal digits read from
@@ -45,7 +47,10 @@ const (
 // Parts cannot contain the zero byte ambiguously: pools and user keys are
 // validated strings and the code is the last part.
 func keyedHMAC(key []byte, label string, parts ...string) []byte {
-	m := hmac.New(sha256.New, key)
+	return macWith(hmac.New(sha256.New, key), label, parts...)
+}
+
+func macWith(m hash.Hash, label string, parts ...string) []byte {
 	m.Write([]byte(label))
 	for _, p := range parts {
 		m.Write([]byte{0})
@@ -54,10 +59,38 @@ func keyedHMAC(key []byte, label string, parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-// hashCode is the keyed hash stored for code: bound to the pool and the user
-// key, so a hash copied to another user's record does not match there.
-func hashCode(k Key, pool, userKey, code string) KeyedHash {
-	return KeyedHash{KeyID: k.ID, Hash: keyedHMAC(k.Secret, labelCode, pool, userKey, code)}
+// macPool reuses keyed HMAC states: setting up HMAC-SHA256 costs more than
+// hashing a code, and the engine hashes on every request.
+type macPool struct{ sync.Pool }
+
+func newMacPool(key []byte) *macPool {
+	key = append([]byte(nil), key...)
+	return &macPool{sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+}
+
+func (p *macPool) sum(label string, parts ...string) []byte {
+	m := p.Get().(hash.Hash)
+	out := macWith(m, label, parts...)
+	m.Reset()
+	p.Put(m)
+	return out
+}
+
+// engineKey is a Key with its HMAC states pooled.
+type engineKey struct {
+	id   string
+	macs *macPool
+}
+
+// hash is the keyed hash of a code, bound to the pool and the user key so a
+// hash copied into another user's record does not match there. With label
+// labelCode it is what the store keeps and compares. With
+// labelUnusableIssue (what Issue stores) or labelUnusableCheck (what Check
+// submits) no submitted code can match: the engine uses those for an
+// identifier that matches nobody, or a user who may not reset, with
+// existence errors prevented, at the same HMAC cost.
+func (k engineKey) hash(label, pool, userKey, code string) KeyedHash {
+	return KeyedHash{KeyID: k.id, Hash: k.macs.sum(label, pool, userKey, code)}
 }
 
 // unusableHash is what the engine stores (label labelUnusableIssue) or
@@ -69,8 +102,8 @@ func unusableHash(k Key, label, pool, userKey, code string) KeyedHash {
 }
 
 // pseudonym is the code-store key for an identifier that matches no user.
-func pseudonym(key []byte, pool, folded string) string {
-	return "x:" + base64.RawURLEncoding.EncodeToString(keyedHMAC(key, labelPseudonym, pool, folded))
+func pseudonym(key *macPool, pool, folded string) string {
+	return "x:" + base64.RawURLEncoding.EncodeToString(key.sum(labelPseudonym, pool, folded))
 }
 
 // userKey is the code-store key of a real user.

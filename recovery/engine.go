@@ -27,8 +27,8 @@ type Engine struct {
 	sender     Sender
 	limiter    RequestLimiter
 	clients    map[string]Client
-	keys       []Key
-	pseudoKey  []byte
+	keys       []engineKey // keys[0] hashes new codes
+	pseudoKey  *macPool
 	mechanisms []RecoveryMechanism // effective priority order
 	adminOnly  bool
 	caseSens   bool
@@ -59,8 +59,6 @@ func New(cfg Config) (*Engine, error) {
 		sender:    cfg.Sender,
 		limiter:   cfg.Limiter,
 		clients:   make(map[string]Client, len(cfg.Clients)),
-		keys:      append([]Key(nil), cfg.Keys...),
-		pseudoKey: cfg.PseudonymKey,
 		caseSens:  cfg.CaseSensitive,
 		disabled:  cfg.RecoveryDisabled,
 		policy:    cfg.Policy,
@@ -80,9 +78,14 @@ func New(cfg Config) (*Engine, error) {
 	for _, c := range cfg.Clients {
 		e.clients[c.ID] = c
 	}
-	if e.pseudoKey == nil {
-		e.pseudoKey = derivePseudonymKey(cfg.Keys[0])
+	for _, k := range cfg.Keys {
+		e.keys = append(e.keys, engineKey{id: k.ID, macs: newMacPool(k.Secret)})
 	}
+	pk := cfg.PseudonymKey
+	if pk == nil {
+		pk = derivePseudonymKey(cfg.Keys[0])
+	}
+	e.pseudoKey = newMacPool(pk)
 	switch {
 	case len(cfg.AccountRecovery) == 0:
 		e.mechanisms = []RecoveryMechanism{VerifiedPhoneNumber, VerifiedEmail}
@@ -395,10 +398,11 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 	if err != nil {
 		return CodeDeliveryDetails{}, internalError(err)
 	}
-	hash := hashCode(e.keys[0], e.pool, key, code)
+	label := labelCode
 	if refusal != nil {
-		hash = unusableHash(e.keys[0], labelUnusableIssue, e.pool, key, code)
+		label = labelUnusableIssue
 	}
+	hash := e.keys[0].hash(label, e.pool, key, code)
 	out, err := e.codes.Issue(ctx, IssueParams{
 		Pool: e.pool, UserKey: key, Code: hash,
 		ExpiresAt: c.now.Add(e.policy.CodeLifetime), Now: c.now, Limits: e.limits,
@@ -587,7 +591,8 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 	// with the right code consumes nothing (design note "confirm order").
 	weak := e.passwords.Check(req.Password)
 	checkHistory := e.passwords.HistorySize > 0
-	out, err := e.checkCode(ctx, c, key, req.ConfirmationCode, usable, usable && weak == nil && !checkHistory)
+	// Consume does not depend on usable: the store sees the same call either way.
+	out, err := e.checkCode(ctx, c, key, req.ConfirmationCode, usable, weak == nil && !checkHistory)
 	if err != nil {
 		return err
 	}
@@ -644,13 +649,13 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 // checkCode hashes the submitted code with every key (or, when !usable, into
 // hashes that cannot match) and makes the one Check call.
 func (e *Engine) checkCode(ctx context.Context, c *call, key, code string, usable, consume bool) (Outcome, error) {
+	label := labelCode
+	if !usable {
+		label = labelUnusableCheck
+	}
 	cands := make([]KeyedHash, len(e.keys))
 	for i, k := range e.keys {
-		if usable {
-			cands[i] = hashCode(k, e.pool, key, code)
-		} else {
-			cands[i] = unusableHash(k, labelUnusableCheck, e.pool, key, code)
-		}
+		cands[i] = k.hash(label, e.pool, key, code)
 	}
 	out, err := e.codes.Check(ctx, CheckParams{Pool: e.pool, UserKey: key, Candidates: cands, Consume: consume, Now: c.now, Limits: e.limits})
 	if err != nil {

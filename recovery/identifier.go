@@ -19,6 +19,9 @@ import (
 // User stores compare UserQuery.Key with FoldIdentifier of each stored
 // username and alias (store the folded form in an indexed column).
 func FoldIdentifier(s string) string {
+	if out, ok := foldPrintableASCII(s); ok {
+		return out
+	}
 	return fixpoint(s, func(s string) string {
 		if out, err := precis.UsernameCaseMapped.String(s); err == nil {
 			return out
@@ -52,4 +55,30 @@ func fixpoint(s string, f func(string) string) string {
 		out = next
 	}
 	return out
+}
+
+// foldPrintableASCII is UsernameCaseMapped's result for strings of printable
+// ASCII only (0x21-0x7E), the common case: there, width folding and NFC
+// change nothing, the identifier class allows every character and Unicode
+// lower-casing is A-Z -> a-z. TestFoldASCIIFastPath checks the equivalence
+// against precis for every such character.
+func foldPrintableASCII(s string) (string, bool) {
+	upper := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e {
+			return "", false
+		}
+		upper = upper || ('A' <= c && c <= 'Z')
+	}
+	if !upper {
+		return s, true
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b), true
 }

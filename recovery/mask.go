@@ -57,14 +57,14 @@ func looksLikePhone(s string) bool {
 // identifier is masked as itself (what a real user with that alias would
 // see); any other identifier gets a destination derived from the pseudonym
 // key and the folded identifier, so the answer is the same on every call.
-func simulatedDetails(key []byte, pool, folded, identifier string, first RecoveryMechanism) CodeDeliveryDetails {
+func simulatedDetails(key *macPool, pool, folded, identifier string, first RecoveryMechanism) CodeDeliveryDetails {
 	switch {
 	case looksLikeEmail(identifier):
 		return CodeDeliveryDetails{AttributeName: AttrEmail, DeliveryMedium: Email, Destination: MaskEmail(identifier)}
 	case looksLikePhone(identifier):
 		return CodeDeliveryDetails{AttributeName: AttrPhoneNumber, DeliveryMedium: SMS, Destination: MaskPhone(identifier)}
 	}
-	h := keyedHMAC(key, labelSimulated, pool, folded)
+	h := key.sum(labelSimulated, pool, folded)
 	if first == VerifiedPhoneNumber {
 		// 10 to 13 digits, as E.164 numbers of most countries have.
 		digits := 10 + int(h[0]%4)

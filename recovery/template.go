@@ -116,12 +116,13 @@ func (ts templates) pick(candidates ...string) (string, Template) {
 }
 
 // render substitutes the placeholders. The code is digits only; the username
-// is escaped in HTML.
+// is escaped in HTML. The code goes in first, so a username that reads
+// "{####}" stays literal text.
 func render(text, code, username string, isHTML bool) string {
 	if isHTML {
 		username = html.EscapeString(username)
 	}
-	return strings.NewReplacer(CodePlaceholder, code, UsernamePlaceholder, username).Replace(text)
+	return strings.ReplaceAll(strings.ReplaceAll(text, CodePlaceholder, code), UsernamePlaceholder, username)
 }
 
 func containsCode(s string) bool { return strings.Contains(s, CodePlaceholder) }
