@@ -481,7 +481,9 @@ func (e *Engine) deliver(ctx context.Context, c *call, req *RecoverRequest, u Us
 	if dest.medium == SMS {
 		m.Text = render(t.SMS, code, u.Username, false)
 	} else {
-		m.Subject = render(t.EmailSubject, "", u.Username, false)
+		// A username from a store or a migration may hold line breaks,
+		// which must not become header lines.
+		m.Subject = oneLine(render(t.EmailSubject, "", u.Username, false))
 		m.Text = render(t.EmailText, code, u.Username, false)
 		m.HTML = render(t.EmailHTML, code, u.Username, true)
 	}

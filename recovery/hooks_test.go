@@ -84,6 +84,26 @@ func TestHookFailuresMap(t *testing.T) {
 	}
 }
 
+// TestHostileUsername: a username from a store with line breaks and markup
+// cannot inject headers or HTML.
+func TestHostileUsername(t *testing.T) {
+	e := newEnv(t, func(c *recovery.Config) {
+		c.Templates = map[string]recovery.Template{"en": {EmailSubject: "Code for {username}", EmailHTML: "<p>{username}: {####}</p>"}}
+	})
+	u := e.addUser(recovery.User{Username: "mallory", Enabled: true, Attributes: map[string]string{"email": "m@example.com", "email_verified": "true"}})
+	u.Username = "mal\r\nBcc: victim@example.com\r\n<script>x</script>"
+	if err := e.users.UpdateUser(e.ctx, pool, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.recover("web", "m@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := e.sender.Last("m@example.com")
+	if strings.ContainsAny(m.Subject, "\r\n") || strings.Contains(m.HTML, "<script>") || !strings.Contains(m.HTML, "&lt;script&gt;") {
+		t.Fatalf("subject %q html %q", m.Subject, m.HTML)
+	}
+}
+
 func TestSMSCustomMessageLimit(t *testing.T) {
 	e := newEnv(t, func(c *recovery.Config) {
 		c.Hooks.CustomMessage = recovery.CustomMessageFunc(func(context.Context, recovery.CustomMessageEvent) (recovery.CustomMessage, error) {

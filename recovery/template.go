@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -128,3 +129,14 @@ func render(text, code, username string, isHTML bool) string {
 func containsCode(s string) bool { return strings.Contains(s, CodePlaceholder) }
 func runeLen(s string) int       { return utf8.RuneCountInString(s) }
 func hasLineBreak(s string) bool { return strings.ContainsAny(s, "\r\n") }
+
+// oneLine replaces control characters (CR, LF, tabs and the like) with
+// spaces, for header values such as the email subject.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
