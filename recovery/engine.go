@@ -39,6 +39,7 @@ type Engine struct {
 	hasher     PasswordHasher
 	templates  templates
 	hooks      Hooks
+	tracer     OperationTracer // Hooks.Observer, when it implements it
 	log        *slog.Logger
 	now        func() time.Time
 	rand       io.Reader
@@ -100,6 +101,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.hasher == nil {
 		e.hasher = Argon2id{Rand: cfg.Rand}
 	}
+	e.tracer, _ = cfg.Hooks.Observer.(OperationTracer)
 	if e.hooks.Timeout == 0 {
 		e.hooks.Timeout = DefaultHookTimeout
 	}
@@ -137,11 +139,16 @@ type call struct {
 	sub       string
 	medium    DeliveryMedium
 	simulated bool
+	end       func(outcome string) // from the OperationTracer, if any
 }
 
-func (e *Engine) begin(op Operation, clientID string, a *AnalyticsMetadata) *call {
+func (e *Engine) begin(ctx context.Context, op Operation, clientID string, a *AnalyticsMetadata) (context.Context, *call) {
 	start := e.now()
-	return &call{op: op, clientID: clientID, analytics: a, start: start, now: time.UnixMilli(start.UnixMilli()).UTC()}
+	c := &call{op: op, clientID: clientID, analytics: a, start: start, now: time.UnixMilli(start.UnixMilli()).UTC()}
+	if e.tracer != nil {
+		ctx, c.end = e.tracer.TraceOperation(ctx, op, clientID)
+	}
+	return ctx, c
 }
 
 // Recover is Cognito's ForgotPassword: it sends the user a code through the
@@ -151,7 +158,7 @@ func (e *Engine) begin(op Operation, clientID string, a *AnalyticsMetadata) *cal
 // disabled one, or one without a verified channel gets a simulated answer of
 // the same shape, after the same code-store work; nothing is sent.
 func (e *Engine) Recover(ctx context.Context, req RecoverRequest) (CodeDeliveryDetails, error) {
-	c := e.begin(OpForgotPassword, req.ClientID, req.AnalyticsMetadata)
+	ctx, c := e.begin(ctx, OpForgotPassword, req.ClientID, req.AnalyticsMetadata)
 	d, err := e.recover(ctx, c, &req)
 	err = e.finish(ctx, c, err)
 	if err != nil {
@@ -164,7 +171,7 @@ func (e *Engine) Recover(ctx context.Context, req RecoverRequest) (CodeDeliveryD
 // new password. On success the code is used up and no other code of the user
 // stays valid; a RESET_REQUIRED user becomes CONFIRMED.
 func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) error {
-	c := e.begin(OpConfirmForgotPassword, req.ClientID, req.AnalyticsMetadata)
+	ctx, c := e.begin(ctx, OpConfirmForgotPassword, req.ClientID, req.AnalyticsMetadata)
 	return e.finish(ctx, c, e.confirm(ctx, c, &req))
 }
 
@@ -825,6 +832,7 @@ func (e *Engine) finish(ctx context.Context, c *call, err error) error {
 		if kind != "" {
 			e.observe(ctx, c, kind, nil)
 		}
+		e.endTrace(ctx, c, "ok")
 		return nil
 	}
 	ae, ok := err.(*Error)
@@ -850,5 +858,20 @@ func (e *Engine) finish(ctx context.Context, c *call, err error) error {
 		kind = EventRateLimited
 	}
 	e.observe(ctx, c, kind, ae)
+	e.endTrace(ctx, c, ae.Name)
 	return ae
+}
+
+// endTrace closes the OperationTracer's trace of the request, containing its
+// panics as observe does.
+func (e *Engine) endTrace(ctx context.Context, c *call, outcome string) {
+	if c.end == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.LogAttrs(ctx, slog.LevelError, "recovery: operation tracer panicked", slog.String("pool", e.pool))
+		}
+	}()
+	c.end(outcome)
 }

@@ -241,6 +241,15 @@ type Observer interface {
 	Observe(ctx context.Context, e Event)
 }
 
+// OperationTracer is an optional ability of an Observer: the engine calls
+// TraceOperation when a request starts, uses the context it returns for the
+// whole request (so spans of store calls nest under it), and calls end with
+// the outcome ("ok" or the error name) when the request is done. An
+// OpenTelemetry adapter starts and ends a span this way.
+type OperationTracer interface {
+	TraceOperation(ctx context.Context, op Operation, clientID string) (context.Context, func(outcome string))
+}
+
 // ObserverFunc adapts a function to Observer.
 type ObserverFunc func(ctx context.Context, e Event)
 
