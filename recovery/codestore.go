@@ -128,10 +128,14 @@ func (o Outcome) String() string {
 // answers OutcomeMismatch.
 //
 // Times must be kept to at least millisecond precision and compared as
-// instants (the engine truncates them to milliseconds). A record may be
-// deleted once Now has passed its code's expiry, the end of the window of
-// its latest event and its lock; stores must do so (lazily or by sweeping)
-// so that storage stays bounded.
+// instants (the engine truncates them to milliseconds).
+//
+// A record lapses once Now has reached all of: its code's expiry, the end of
+// the window of its latest event, its lock's end, and Cooldown after its
+// latest failure (so a failure streak survives pauses shorter than the
+// cool-down). A lapsed record must behave exactly as an absent one, and the
+// store must reclaim it (lazily, by sweeping, or by a TTL computed from Now
+// and these deadlines), so that storage stays bounded.
 //
 // An error return means the store failed (the engine answers
 // InternalErrorException); outcomes are never errors.

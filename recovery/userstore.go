@@ -75,7 +75,8 @@ type UserStore interface {
 	// FindUser returns the one user of pool whose username, sub,
 	// preferred_username, verified email (email_verified "true") or verified
 	// phone_number equals q.Key after FoldIdentifier. A verified alias belongs
-	// to at most one user. When nobody matches it returns an error wrapping
+	// to at most one user; if the key is one user's username and another's
+	// alias, the username wins. When nobody matches it returns an error wrapping
 	// ErrUserNotFound; any other error is a system failure and surfaces as
 	// InternalErrorException.
 	FindUser(ctx context.Context, pool string, q UserQuery) (User, error)

@@ -70,6 +70,9 @@ func (s *CodeStore) shard(k recordKey) *codeShard {
 
 // with runs fn on the user's record inside the shard's lock, creating the
 // record when create is set, and drops the record if fn leaves it empty.
+// A record whose deadline has passed counts as absent whether or not a sweep
+// has removed it yet, so what a call sees (the failure streak, say) never
+// depends on when the shard last swept.
 func (s *CodeStore) with(pool, user string, now time.Time, create bool, fn func(r *record) recovery.Outcome) recovery.Outcome {
 	k := recordKey{pool, user}
 	sh := s.shard(k)
@@ -79,7 +82,7 @@ func (s *CodeStore) with(pool, user string, now time.Time, create bool, fn func(
 		sh.sweep(now, 0, nil)
 	}
 	r, ok := sh.recs[k]
-	if !ok {
+	if !ok || !now.Before(r.deadline) {
 		r = &record{}
 	}
 	out := fn(r)
