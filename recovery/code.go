@@ -106,8 +106,10 @@ func pseudonym(key *macPool, pool, folded string) string {
 	return "x:" + base64.RawURLEncoding.EncodeToString(key.sum(labelPseudonym, pool, folded))
 }
 
-// userKey is the code-store key of a real user.
-func userKey(sub string) string { return "u:" + sub }
+// UserKey is the code-store key (IssueParams.UserKey) of the user with this
+// sub. A user store that shares a database with the code store uses it to
+// invalidate the user's code in the transaction that sets a new password.
+func UserKey(sub string) string { return "u:" + sub }
 
 func derivePseudonymKey(first Key) []byte {
 	return keyedHMAC(first.Secret, labelDerive)

@@ -385,7 +385,7 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 	)
 	if found {
 		c.sub = user.Sub
-		key = userKey(user.Sub)
+		key = UserKey(user.Sub)
 		if refusal = stateError(user, OpForgotPassword); refusal == nil {
 			var only []DeliveryMedium
 			if migrated != nil {
@@ -582,7 +582,7 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 	key, usable := "", true
 	if found {
 		c.sub = user.Sub
-		key = userKey(user.Sub)
+		key = UserKey(user.Sub)
 		if err := stateError(user, OpConfirmForgotPassword); err != nil {
 			if !client.PreventUserExistenceErrors {
 				return err
