@@ -6,7 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/recoverykit/recoverykit/delivery/capturesender"
 	"github.com/recoverykit/recoverykit/hooks"
@@ -128,5 +130,71 @@ func TestObserversContainPanicsAndNestTraces(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"event":"rejected"`) || !strings.Contains(buf.String(), `"reason":"UserNotFoundException"`) {
 		t.Fatalf("log %s", buf.String())
+	}
+}
+
+// TestMigrationOnceUnderConcurrency: 50 concurrent Recover calls for one
+// legacy user, spread over two engines sharing the user store (two app
+// instances), create the user once and deliver a code to every caller.
+func TestMigrationOnceUnderConcurrency(t *testing.T) {
+	users := memstore.NewUserStore()
+	codes := memstore.NewCodeStore()
+	sender := capturesender.New()
+	var mu sync.Mutex
+	calls := 0
+	migrate := recovery.UserMigrationFunc(func(ctx context.Context, e recovery.UserMigrationEvent) (*recovery.MigratedUser, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond) // a legacy system takes a while
+		return &recovery.MigratedUser{Attributes: map[string]string{"email": "old@example.com", "email_verified": "true"}}, nil
+	})
+	var engines []*recovery.Engine
+	for range 2 {
+		e, err := recovery.New(recovery.Config{
+			Users: users, Codes: codes, Sender: sender,
+			Clients: []recovery.Client{{ID: "web"}},
+			Keys:    []recovery.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}},
+			Hasher:  recoverytest.InsecureHasher{},
+			Policy:  recovery.Policy{Budget: 50, CodeDigits: 8},
+			Hooks:   recovery.Hooks{UserMigration: migrate},
+			Logger:  slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines = append(engines, e)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Go(func() {
+			_, err := engines[i%2].Recover(context.Background(), recovery.RecoverRequest{ClientID: "web", Username: "oldtimer"})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sender.Len() != 50 {
+		t.Fatalf("%d codes delivered, want 50", sender.Len())
+	}
+	u, err := users.FindUser(context.Background(), "default", recovery.UserQuery{Key: "oldtimer"})
+	if err != nil || u.Status != recovery.StatusResetRequired {
+		t.Fatalf("user %+v, %v", u, err)
+	}
+	// One hook call per engine at most (singleflight within an instance);
+	// the store's uniqueness makes the second instance reuse the first's user.
+	if calls < 1 || calls > 2 {
+		t.Fatalf("%d hook calls", calls)
+	}
+	for _, m := range sender.Messages() {
+		if m.Sub != u.Sub {
+			t.Fatalf("a code went to sub %s, the user is %s: migrated twice", m.Sub, u.Sub)
+		}
 	}
 }
