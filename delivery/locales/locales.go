@@ -1,0 +1,85 @@
+// Package locales holds ready-made recovery message templates in English,
+// German, French and Spanish, for recovery.Config.Templates:
+//
+//	cfg.Templates = locales.All()
+//
+// The engine picks a locale from ClientMetadata["locale"], then the user's
+// locale attribute, then Config.DefaultLocale, trying "pt-BR" before "pt";
+// these templates are keyed by language only, so "de-AT" and "de-CH" get
+// the German one. Each template uses recovery.CodePlaceholder and
+// recovery.UsernamePlaceholder; the engine escapes the username in the HTML
+// body and keeps line breaks out of the subject.
+//
+// The SMS texts stay within 70 characters once the code is in, so they fit
+// one SMS segment even when the text needs UCS-2 (as "ó" does).
+package locales
+
+import "github.com/recoverykit/recoverykit/recovery"
+
+// English is the English template, worded as recovery.DefaultTemplate.
+var English = recovery.Template{
+	EmailSubject: "Your password reset code",
+	EmailText: "Hello {username},\n\n" +
+		"Your password reset code is {####}\n\n" +
+		"If you did not ask to reset your password, you can ignore this message.\n",
+	EmailHTML: html("en",
+		"<p>Hello {username},</p>"+
+			"<p>Your password reset code is <strong>{####}</strong></p>"+
+			"<p>If you did not ask to reset your password, you can ignore this message.</p>"),
+	SMS: "Your password reset code is {####}",
+}
+
+// German is the German template (formal address, "Sie").
+var German = recovery.Template{
+	EmailSubject: "Ihr Code zum Zurücksetzen des Passworts",
+	EmailText: "Hallo {username},\n\n" +
+		"Ihr Code zum Zurücksetzen des Passworts lautet {####}\n\n" +
+		"Wenn Sie das Zurücksetzen Ihres Passworts nicht angefordert haben, können Sie diese Nachricht ignorieren.\n",
+	EmailHTML: html("de",
+		"<p>Hallo {username},</p>"+
+			"<p>Ihr Code zum Zurücksetzen des Passworts lautet <strong>{####}</strong></p>"+
+			"<p>Wenn Sie das Zurücksetzen Ihres Passworts nicht angefordert haben, können Sie diese Nachricht ignorieren.</p>"),
+	SMS: "Ihr Code zum Zurücksetzen des Passworts lautet {####}",
+}
+
+// French is the French template (formal address, "vous").
+var French = recovery.Template{
+	EmailSubject: "Votre code de réinitialisation du mot de passe",
+	EmailText: "Bonjour {username},\n\n" +
+		"Votre code de réinitialisation du mot de passe est {####}\n\n" +
+		"Si vous n’avez pas demandé la réinitialisation de votre mot de passe, vous pouvez ignorer ce message.\n",
+	EmailHTML: html("fr",
+		"<p>Bonjour {username},</p>"+
+			"<p>Votre code de réinitialisation du mot de passe est <strong>{####}</strong></p>"+
+			"<p>Si vous n’avez pas demandé la réinitialisation de votre mot de passe, vous pouvez ignorer ce message.</p>"),
+	SMS: "Votre code de réinitialisation du mot de passe est {####}",
+}
+
+// Spanish is the Spanish template (formal address, "usted").
+var Spanish = recovery.Template{
+	EmailSubject: "Su código para restablecer la contraseña",
+	EmailText: "Hola, {username}:\n\n" +
+		"Su código para restablecer la contraseña es {####}\n\n" +
+		"Si no ha solicitado restablecer su contraseña, puede ignorar este mensaje.\n",
+	EmailHTML: html("es",
+		"<p>Hola, {username}:</p>"+
+			"<p>Su código para restablecer la contraseña es <strong>{####}</strong></p>"+
+			"<p>Si no ha solicitado restablecer su contraseña, puede ignorar este mensaje.</p>"),
+	SMS: "Su código para restablecer la contraseña es {####}",
+}
+
+func html(lang, body string) string {
+	return `<!DOCTYPE html><html lang="` + lang + `"><head><meta charset="utf-8"></head><body>` + body + "</body></html>"
+}
+
+// All returns a new map of every template by language tag ("en", "de",
+// "fr", "es"), ready for recovery.Config.Templates. Each call returns a
+// fresh map, so changing it changes nothing here.
+func All() map[string]recovery.Template {
+	return map[string]recovery.Template{
+		"en": English,
+		"de": German,
+		"fr": French,
+		"es": Spanish,
+	}
+}

@@ -1,0 +1,330 @@
+// Package smtpsender delivers recovery emails through an SMTP server, using
+// github.com/wneessen/go-mail for the protocol and MIME.
+//
+// Each Send opens a connection, upgrades it to TLS as Config.TLS says,
+// authenticates, sends one message and quits. The message is
+// multipart/alternative when it has both a text and an HTML body, and a
+// single part otherwise; it carries Subject, From, To, Date, Message-ID,
+// optional Reply-To and "Auto-Submitted: auto-generated" (RFC 3834, so
+// that vacation responders stay quiet). Header values are safe from
+// injection: control characters in the subject become spaces, and a
+// recipient that is not one plain address is an error, never a header line.
+// Non-ASCII subjects and names are encoded per RFC 2047.
+//
+// Errors never contain the code or a body. An authentication failure wraps
+// recovery.ErrDeliveryUnauthorized and a refusal of the sender address on
+// policy grounds wraps recovery.ErrDeliveryForbidden, so the engine reports
+// a misconfiguration rather than a failed delivery; errors.As with *Error
+// gives the SMTP reply code.
+//
+// Only email is supported: an SMS message is refused with
+// ErrUnsupportedMedium. Use webhooksender for SMS gateways.
+package smtpsender
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	mail "github.com/wneessen/go-mail"
+
+	"github.com/recoverykit/recoverykit/recovery"
+)
+
+var _ recovery.Sender = (*Sender)(nil)
+
+// ErrUnsupportedMedium is returned (wrapped) for a message that is not
+// email, such as an SMS.
+var ErrUnsupportedMedium = errors.New("smtpsender: only EMAIL messages can be sent by SMTP")
+
+// Sender sends recovery messages by SMTP. It is safe for concurrent use;
+// each Send uses its own connection.
+type Sender struct {
+	cfg  Config
+	addr string      // host:port
+	tls  *tls.Config // nil for NoTLS
+}
+
+// New checks cfg and returns a Sender. It does not connect: a wrong host or
+// password shows at the first Send. The error lists every problem found,
+// each saying what to change.
+func New(cfg Config) (*Sender, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Sender{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
+	if cfg.TLS != NoTLS {
+		if cfg.TLSConfig != nil {
+			s.tls = cfg.TLSConfig.Clone()
+		} else {
+			s.tls = &tls.Config{}
+		}
+		if s.tls.ServerName == "" {
+			s.tls.ServerName = cfg.Host
+		}
+		if s.tls.MinVersion < tls.VersionTLS12 {
+			s.tls.MinVersion = tls.VersionTLS12
+		}
+	}
+	// Check the options once, so that a problem go-mail finds shows here.
+	if _, err := mail.NewClient(cfg.Host, s.options(nil)...); err != nil {
+		return nil, fmt.Errorf("smtpsender: %w", err)
+	}
+	return s, nil
+}
+
+// options are the go-mail client options for one Send; dial is nil only
+// when New checks them.
+func (s *Sender) options(dial mail.DialContextFunc) []mail.Option {
+	c := s.cfg
+	opts := []mail.Option{
+		mail.WithPort(c.Port),
+		mail.WithTimeout(c.ConnectTimeout),
+	}
+	if dial != nil {
+		opts = append(opts, mail.WithDialContextFunc(dial))
+	}
+	if c.LocalName != "" {
+		opts = append(opts, mail.WithHELO(c.LocalName))
+	}
+	switch c.TLS {
+	case StartTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithTLSConfig(s.tls))
+	case StartTLSOpportunistic:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic), mail.WithTLSConfig(s.tls))
+	case ImplicitTLS:
+		// The dialer does the handshake; WithSSL keeps go-mail from
+		// attempting STARTTLS inside the TLS connection.
+		opts = append(opts, mail.WithSSL(), mail.WithTLSPolicy(mail.NoTLS), mail.WithTLSConfig(s.tls))
+	case NoTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	switch c.Auth {
+	case AuthPlain:
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthPlain))
+	case AuthLogin:
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthLogin))
+	case AuthCRAMMD5:
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthCramMD5))
+	}
+	if c.Auth != AuthNone {
+		opts = append(opts, mail.WithUsername(c.Username), mail.WithPassword(c.Password))
+	}
+	return opts
+}
+
+// Send delivers m by SMTP within Config.SendTimeout and ctx. A nil error
+// means the server accepted the message for delivery.
+func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
+	if m.Medium != recovery.Email {
+		return fmt.Errorf("%w: this message is %q; send SMS through an SMS sender such as webhooksender", ErrUnsupportedMedium, m.Medium)
+	}
+	msg, err := s.compose(m)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return s.fail(ctx, "connect", err, m.Code)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+	defer cancel()
+
+	var conns connSet
+	defer conns.closeAll()
+	client, err := mail.NewClient(s.cfg.Host, s.options(s.dialer(ctx, &conns))...)
+	if err != nil {
+		return fmt.Errorf("smtpsender: %w", err)
+	}
+	// The steps of go-mail's DialAndSendWithContext, kept apart so that
+	// errors say which one failed.
+	smtpClient, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return s.fail(ctx, "connect", err, m.Code)
+	}
+	if err := client.SendWithSMTPClient(smtpClient, msg); err != nil {
+		client.CloseWithSMTPClient(smtpClient)
+		return s.fail(ctx, "send", err, m.Code)
+	}
+	// The server has the message; a failure to say goodbye changes nothing.
+	client.CloseWithSMTPClient(smtpClient)
+	return nil
+}
+
+// compose builds the MIME message. Its errors never hold the code or a body.
+func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
+	to, err := bareAddress(m.To)
+	if err != nil {
+		return nil, fmt.Errorf("smtpsender: the recipient address %q is unusable: %v", oneLine(m.To), err)
+	}
+	if m.Text == "" && m.HTML == "" {
+		return nil, errors.New("smtpsender: the message has neither a text nor an HTML body")
+	}
+	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if s.cfg.FromName != "" {
+		err = msg.FromFormat(s.cfg.FromName, s.cfg.From)
+	} else {
+		err = msg.From(s.cfg.From)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("smtpsender: setting From: %w", err)
+	}
+	if err := msg.To(to); err != nil {
+		return nil, fmt.Errorf("smtpsender: the recipient address %q is unusable: %w", to, err)
+	}
+	if s.cfg.ReplyTo != "" {
+		if err := msg.ReplyTo(s.cfg.ReplyTo); err != nil {
+			return nil, fmt.Errorf("smtpsender: setting Reply-To: %w", err)
+		}
+	}
+	msg.Subject(oneLine(m.Subject))
+	msg.SetDateWithValue(s.cfg.Now())
+	msg.SetMessageIDWithValue(messageID(s.cfg.From))
+	msg.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+	switch {
+	case m.Text != "" && m.HTML != "":
+		msg.SetBodyString(mail.TypeTextPlain, m.Text)
+		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	case m.Text != "":
+		msg.SetBodyString(mail.TypeTextPlain, m.Text)
+	default:
+		msg.SetBodyString(mail.TypeTextHTML, m.HTML)
+	}
+	return msg, nil
+}
+
+// messageID returns a random id at the sender's domain.
+func messageID(from string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	domain := "localhost"
+	if i := strings.LastIndexByte(from, '@'); i >= 0 {
+		domain = from[i+1:]
+	}
+	return hex.EncodeToString(b[:]) + "@" + domain
+}
+
+// oneLine replaces control characters (CR, LF, tab, ...) with spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// dialer connects for one Send: every connection it makes is bound to ctx,
+// so cancelling ctx (or reaching its deadline) interrupts whatever SMTP
+// command is in progress, not only the dial; and it does the TLS handshake
+// itself for ImplicitTLS.
+func (s *Sender) dialer(ctx context.Context, conns *connSet) mail.DialContextFunc {
+	return func(dialCtx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		raw, err := d.DialContext(dialCtx, network, s.addr)
+		if err != nil {
+			return nil, err
+		}
+		conn := bind(ctx, raw)
+		conns.add(conn)
+		if s.cfg.TLS != ImplicitTLS {
+			return conn, nil
+		}
+		tc := tls.Client(conn, s.tls)
+		if err := tc.HandshakeContext(dialCtx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
+// connSet remembers the connections of one Send, so that none outlives it
+// (go-mail leaves a connection open when the dialogue fails after the dial).
+type connSet struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (s *connSet) add(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns = append(s.conns, c)
+}
+
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.conns = nil
+}
+
+// ctxConn is a connection bound to a context: its deadlines never lie beyond
+// the context's, and once the context is done every pending and future read
+// or write fails at once.
+type ctxConn struct {
+	net.Conn
+	ctx  context.Context
+	stop func() bool
+	mu   sync.Mutex // orders deadline changes against the context's end
+}
+
+// past is a deadline that has passed.
+var past = time.Unix(1, 0)
+
+func bind(ctx context.Context, c net.Conn) *ctxConn {
+	cc := &ctxConn{Conn: c, ctx: ctx}
+	cc.stop = context.AfterFunc(ctx, func() {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		cc.Conn.SetDeadline(past)
+	})
+	return cc
+}
+
+func (c *ctxConn) clamp(t time.Time) time.Time {
+	if c.ctx.Err() != nil {
+		return past
+	}
+	if d, ok := c.ctx.Deadline(); ok && (t.IsZero() || d.Before(t)) {
+		return d
+	}
+	return t
+}
+
+// SetDeadline sets the deadline, no later than the context's.
+func (c *ctxConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetDeadline(c.clamp(t))
+}
+
+// SetReadDeadline sets the read deadline, no later than the context's.
+func (c *ctxConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetReadDeadline(c.clamp(t))
+}
+
+// SetWriteDeadline sets the write deadline, no later than the context's.
+func (c *ctxConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(c.clamp(t))
+}
+
+// Close closes the connection and forgets the context.
+func (c *ctxConn) Close() error {
+	c.stop()
+	return c.Conn.Close()
+}
