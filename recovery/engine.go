@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -437,7 +438,14 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 		if len(e.mechanisms) > 0 {
 			first = e.mechanisms[0]
 		}
-		return simulatedDetails(e.pseudoKey, e.pool, folded, req.Username, first), nil
+		d := simulatedDetails(e.pseudoKey, e.pool, folded, req.Username, first)
+		// Render the message a real user would get and drop it, so the
+		// simulated answer costs the engine what a real one does (the
+		// custom-message hook is not called: it is someone else's time).
+		if _, err := e.compose(ctx, req, User{Username: req.Username}, destination{medium: d.DeliveryMedium}, code, false); err != nil {
+			return CodeDeliveryDetails{}, err
+		}
+		return d, nil
 	}
 
 	c.medium = dest.medium
@@ -457,11 +465,24 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 	return dest.details(), nil
 }
 
-// deliver renders the message (through the custom-message hook, if any) and
-// sends it.
+// deliver composes the message and sends it.
 func (e *Engine) deliver(ctx context.Context, c *call, req *RecoverRequest, u User, dest destination, code string) error {
+	m, err := e.compose(ctx, req, u, dest, code, true)
+	if err != nil {
+		return err
+	}
+	if err := e.sender.Send(ctx, m); err != nil {
+		e.observe(ctx, c, EventDeliveryFailed, err)
+		return deliveryError(dest.medium, err)
+	}
+	return nil
+}
+
+// compose renders the message for u, through the custom-message hook when
+// withHook is set and one is configured.
+func (e *Engine) compose(ctx context.Context, req *RecoverRequest, u User, dest destination, code string, withHook bool) (Message, error) {
 	locale, t := e.templates.pick(req.ClientMetadata["locale"], u.Attributes[AttrLocale])
-	if e.hooks.CustomMessage != nil {
+	if withHook && e.hooks.CustomMessage != nil {
 		ev := CustomMessageEvent{
 			HookContext:       HookContext{TriggerSource: TriggerCustomMessage, PoolID: e.pool, ClientID: req.ClientID, Username: u.Username, ClientMetadata: req.ClientMetadata},
 			UserAttributes:    withSub(u),
@@ -474,14 +495,18 @@ func (e *Engine) deliver(ctx context.Context, c *call, req *RecoverRequest, u Us
 			return e.hooks.CustomMessage.CustomMessage(ctx, ev)
 		})
 		if err != nil {
-			return err
+			return Message{}, err
 		}
 		if t, err = applyCustomMessage(t, cm, dest.medium); err != nil {
-			return err
+			return Message{}, err
 		}
 	}
+	id, err := newMessageID(e.rand)
+	if err != nil {
+		return Message{}, internalError(err)
+	}
 	m := Message{
-		Pool: e.pool, ClientID: req.ClientID, Medium: dest.medium, To: dest.to,
+		ID: id, Pool: e.pool, ClientID: req.ClientID, Medium: dest.medium, To: dest.to,
 		Username: u.Username, Sub: u.Sub, Locale: locale, Code: code,
 		ClientMetadata: req.ClientMetadata,
 	}
@@ -494,11 +519,16 @@ func (e *Engine) deliver(ctx context.Context, c *call, req *RecoverRequest, u Us
 		m.Text = render(t.EmailText, code, u.Username, false)
 		m.HTML = render(t.EmailHTML, code, u.Username, true)
 	}
-	if err := e.sender.Send(ctx, m); err != nil {
-		e.observe(ctx, c, EventDeliveryFailed, err)
-		return deliveryError(dest.medium, err)
+	return m, nil
+}
+
+// newMessageID returns "msg_" and 32 random hex digits.
+func newMessageID(r io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("recovery: reading randomness: %w", err)
 	}
-	return nil
+	return "msg_" + hex.EncodeToString(b[:]), nil
 }
 
 // applyCustomMessage checks a custom-message hook's output (spec 8) and lays

@@ -32,6 +32,9 @@ func TestRecoverAndConfirm(t *testing.T) {
 	if m.To != "alice@example.com" || m.Medium != recovery.Email || m.Pool != pool || m.ClientID != "web" || m.Locale != "en" {
 		t.Fatalf("message = %+v", m)
 	}
+	if !regexp.MustCompile(`^msg_[0-9a-f]{32}$`).MatchString(m.ID) {
+		t.Fatalf("message id %q", m.ID)
+	}
 	if !regexp.MustCompile(`^\d{6}$`).MatchString(m.Code) {
 		t.Fatalf("code %q is not 6 digits", m.Code)
 	}

@@ -20,6 +20,10 @@ const (
 // custom sender triggers). Its String, Format and LogValue methods leave the
 // code and the bodies out, so logging a Message leaks nothing.
 type Message struct {
+	// ID identifies the message ("msg_" and 32 hex digits), one per issued
+	// code. Senders use it as the idempotency key of their retries (the
+	// webhook-id, the Message-ID), so receivers can drop duplicates.
+	ID string
 	// Pool and ClientID say which pool and app client asked.
 	Pool, ClientID string
 	// Medium is EMAIL or SMS.
@@ -61,7 +65,7 @@ func (f SenderFunc) Send(ctx context.Context, m Message) error { return f(ctx, m
 
 // String describes the message without its code or bodies.
 func (m Message) String() string {
-	return fmt.Sprintf("Message{Medium:%s To:%q Username:%q Locale:%q Code:%s}", m.Medium, m.To, m.Username, m.Locale, redacted(m.Code))
+	return fmt.Sprintf("Message{ID:%s Medium:%s To:%q Username:%q Locale:%q Code:%s}", m.ID, m.Medium, m.To, m.Username, m.Locale, redacted(m.Code))
 }
 
 // Format makes every fmt verb print String, so %v, %+v and %#v redact too.
@@ -70,6 +74,7 @@ func (m Message) Format(f fmt.State, _ rune) { fmt.Fprint(f, m.String()) }
 // LogValue implements slog.LogValuer without the code or bodies.
 func (m Message) LogValue() slog.Value {
 	return slog.GroupValue(
+		slog.String("id", m.ID),
 		slog.String("medium", string(m.Medium)),
 		slog.String("to", m.To),
 		slog.String("username", m.Username),

@@ -4,8 +4,9 @@
 // (recovery/standardwebhooks): the receiver checks webhook-signature with
 // the shared secret before it trusts the body.
 //
-// Each message gets a fresh random webhook-id, kept on every retry so the
-// receiver can drop duplicates. An attempt that times out, fails to
+// The webhook-id is the message's recovery.Message.ID (a fresh random one
+// when it is empty), the same on every retry, including retries made above
+// this sender by delivery/asyncsender, so the receiver can drop duplicates. An attempt that times out, fails to
 // connect, or gets a 5xx or 429 answer is retried with exponential backoff
 // and full jitter (a Retry-After header on such an answer, in seconds or as
 // a date, sets the wait instead; both capped by Config.MaxDelay), up to
@@ -277,9 +278,13 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.newID()
-	if err != nil {
-		return err
+	// The engine's message id, when there is one, so the same id also
+	// survives retries made above this sender (delivery/asyncsender).
+	id := m.ID
+	if id == "" {
+		if id, err = s.newID(); err != nil {
+			return err
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		r := s.attempt(ctx, id, body, m.Code)

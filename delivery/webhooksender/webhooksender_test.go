@@ -202,6 +202,25 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 }
 
+// TestMessageIDIsTheWebhookID: the engine's Message.ID is the webhook-id, so
+// two Send calls for one message (a retry from asyncsender) share it.
+func TestMessageIDIsTheWebhookID(t *testing.T) {
+	r := newReceiver(t, status(200))
+	s := newSender(t, r.URL, nil, nil)
+	m := smsMessage()
+	m.ID = "msg_0123456789abcdef0123456789abcdef"
+	for range 2 {
+		if err := s.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, h := range r.got() {
+		if got := h.header.Get("webhook-id"); got != m.ID {
+			t.Errorf("send %d: webhook-id %q, want %q", i+1, got, m.ID)
+		}
+	}
+}
+
 // constReader yields one byte forever, making the jitter predictable: all
 // 0xff bytes draw (nearly) the ceiling, zeros draw zero.
 type constReader byte
