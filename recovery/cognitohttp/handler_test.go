@@ -35,7 +35,7 @@ type fixture struct {
 	cfg    recovery.Config
 }
 
-func newFixture(t *testing.T, mutate ...func(*recovery.Config)) *fixture {
+func newFixture(t testing.TB, mutate ...func(*recovery.Config)) *fixture {
 	t.Helper()
 	f := &fixture{sender: capturesender.New(), users: memstore.NewUserStore()}
 	ctx := context.Background()
