@@ -1,0 +1,123 @@
+package pgxstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/recoverykit/recoverykit/recovery"
+)
+
+var (
+	_ recovery.CodeStore      = (*CodeStore)(nil)
+	_ recovery.ExpiredSweeper = (*CodeStore)(nil)
+)
+
+// CodeStore is a recovery.CodeStore on PostgreSQL: one row per (pool, user
+// key) in recovery_codes, changed by one statement per call. Issue and Check
+// are each a single SELECT of a PL/pgSQL function (recovery_issue,
+// recovery_check) that locks the user's row, applies every rule of the
+// contract and writes the result, so a call is one round trip and concurrent
+// calls for one user run one after the other. It is safe for concurrent
+// use. Create it with NewCodeStore.
+//
+// Lapsed rows are deleted when their user calls again, up to two of them
+// whenever Issue creates a row (so storage stays bounded without a sweep),
+// and by SweepExpired.
+type CodeStore struct {
+	db     DBTX
+	schema string
+	issue  string
+	check  string
+	revoke string
+	sweep  string
+}
+
+// NewCodeStore returns a code store that runs its statements on db in the
+// schema of opts, which Migrate must have prepared. It is cheap: to run the
+// calls inside a transaction of your own, make one on the pgx.Tx.
+func NewCodeStore(db DBTX, opts Options) (*CodeStore, error) {
+	opts, err := prepare("NewCodeStore", db, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := opts.Schema
+	return &CodeStore{
+		db:     db,
+		schema: s,
+		issue:  query("code_issue", s),
+		check:  query("code_check", s),
+		revoke: query("code_revoke", s),
+		sweep:  query("code_sweep", s),
+	}, nil
+}
+
+// Issue implements recovery.CodeStore with one statement.
+func (s *CodeStore) Issue(ctx context.Context, p recovery.IssueParams) (recovery.Outcome, error) {
+	l := p.Limits
+	var hash []byte // NULL for an empty hash: no code, as in memstore
+	if len(p.Code.Hash) > 0 {
+		hash = p.Code.Hash
+	}
+	var out int32
+	err := queryRow(ctx, s.db, s.issue, []any{
+		p.Pool, p.UserKey, p.Code.KeyID, hash, p.ExpiresAt, p.Now,
+		int32(l.Budget), l.Window, int32(l.MaxFailures), l.Cooldown,
+	}, &out)
+	if err != nil {
+		return 0, interpretError(ctx, "Issue", err)
+	}
+	return recovery.Outcome(out), nil
+}
+
+// Check implements recovery.CodeStore with one statement. The stored hash is
+// compared only with candidates of its key id, in constant time
+// (recovery_hash_equal).
+func (s *CodeStore) Check(ctx context.Context, p recovery.CheckParams) (recovery.Outcome, error) {
+	l := p.Limits
+	ids := make([]string, len(p.Candidates))
+	hashes := make([][]byte, len(p.Candidates))
+	for i, c := range p.Candidates {
+		ids[i] = c.KeyID
+		hashes[i] = c.Hash
+		if hashes[i] == nil {
+			hashes[i] = []byte{}
+		}
+	}
+	var out int32
+	err := queryRow(ctx, s.db, s.check, []any{
+		p.Pool, p.UserKey, ids, hashes, p.Consume, p.Now,
+		int32(l.Budget), l.Window, int32(l.MaxFailures), l.Cooldown,
+	}, &out)
+	if err != nil {
+		return 0, interpretError(ctx, "Check", err)
+	}
+	return recovery.Outcome(out), nil
+}
+
+// Revoke implements recovery.CodeStore with one statement: the current code
+// is marked used when it is code.
+func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recovery.KeyedHash) error {
+	hash := code.Hash
+	if hash == nil {
+		hash = []byte{}
+	}
+	_, err := exec(ctx, s.db, s.revoke, pool, userKey, code.KeyID, hash)
+	return interpretError(ctx, "Revoke", err)
+}
+
+// SweepExpired implements recovery.ExpiredSweeper: it deletes up to limit
+// rows (limit <= 0: all) whose lapses_at is at or before now, oldest first,
+// in one statement that walks the lapses_at index. Rows a running call holds
+// are skipped. Calling it is optional (see CodeStore); a job that runs it
+// every few minutes with a limit of a few thousand keeps the table small.
+func (s *CodeStore) SweepExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	var lim any // NULL: no LIMIT
+	if limit > 0 {
+		lim = int64(limit)
+	}
+	tag, err := exec(ctx, s.db, s.sweep, now, lim)
+	if err != nil {
+		return 0, interpretError(ctx, "SweepExpired", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,161 @@
+package pgxstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+)
+
+// TestMigrationFiles checks the embedded set: names, versions, down files,
+// and a header comment on every file.
+func TestMigrationFiles(t *testing.T) {
+	ms, err := loadMigrations(Migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != LatestVersion || LatestVersion < 1 {
+		t.Errorf("%d migrations, LatestVersion %d", len(ms), LatestVersion)
+	}
+	err = fs.WalkDir(Migrations, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(Migrations, path)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(string(b), "-- "+path+":") {
+			t.Errorf("migration %s does not start with a header comment naming it", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []fstest.MapFS{
+		{"001_init.up.sql": {}, "001_init.down.sql": {}, "003_x.up.sql": {}, "003_x.down.sql": {}},
+		{"001_init.up.sql": {}},
+		{"001_init.up.sql": {}, "001_init.down.sql": {}, "readme.txt": {}},
+		{"001_init.up.sql": {}, "001_init.down.sql": {}, "001_again.up.sql": {}, "001_again.down.sql": {}},
+	} {
+		if _, err := loadMigrations(bad); err == nil {
+			t.Errorf("loadMigrations accepted %v", keys(bad))
+		}
+	}
+}
+
+func keys(m fstest.MapFS) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// goQueries are the statements the Go code runs, by file name.
+var goQueries = []string{
+	"code_issue", "code_check", "code_revoke", "code_sweep", "limit_allow", "limit_sweep",
+	"user_find", "user_password_hash", "user_set_password", "user_set_password_codes",
+	"user_recent_hashes", "user_create", "user_upsert",
+}
+
+// TestQueryFiles checks that every query file has a header saying what it
+// takes and returns, is used, and renders without markers left.
+func TestQueryFiles(t *testing.T) {
+	entries, err := queryFiles.ReadDir("queries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for _, q := range goQueries {
+		used[q+".sql"] = true
+	}
+	for _, e := range entries {
+		if !used[e.Name()] {
+			t.Errorf("queries/%s is not used", e.Name())
+		}
+		b, _ := queryFiles.ReadFile("queries/" + e.Name())
+		head := string(b)
+		if !strings.HasPrefix(head, "-- "+e.Name()+":") || !strings.Contains(head, "-- Takes") {
+			t.Errorf("queries/%s lacks a header naming it and saying what it takes", e.Name())
+		}
+		if !strings.Contains(head, "Returns") && !strings.Contains(head, "returns") {
+			t.Errorf("queries/%s does not say what it returns", e.Name())
+		}
+	}
+	for _, q := range goQueries {
+		sql := queryWith(q, schemaMarker, "s", codesSchemaMarker, "c")
+		if strings.Contains(sql, "TEMPLATE") || strings.HasPrefix(sql, "--") {
+			t.Errorf("query %s renders with a marker or its header left: %s", q, sql)
+		}
+	}
+	if got := qualifier(`we"ird`); got != `"we""ird".` {
+		t.Errorf("qualifier quotes to %s", got)
+	}
+}
+
+// TestGenericPlans checks, on a new and unanalyzed schema, that the generic
+// plan of each statement the Go code runs on a table reaches its rows
+// through index conditions: no sequential scan, no index scan that matches
+// on pool alone and filters the rest. Prepared statements switch to generic
+// plans after five runs, and one made on a young table would otherwise
+// stay for the life of the connection.
+func TestGenericPlans(t *testing.T) {
+	url := recoverytest.RequireEnv(t, "RECOVERY_TEST_POSTGRES")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "pgxstore_test_" + hex.EncodeToString(b[:])
+	defer conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	if err := Migrate(ctx, conn, Options{Schema: schema}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"code_revoke", "user_find", "user_password_hash", "user_set_password",
+		"user_set_password_codes", "user_recent_hashes",
+	} {
+		sql := queryWith(q, schemaMarker, schema, codesSchemaMarker, schema)
+		sd, err := conn.Prepare(ctx, q, sql)
+		if err != nil {
+			t.Fatalf("preparing %s: %v", q, err)
+		}
+		args := make([]string, len(sd.ParamOIDs))
+		for i := range args {
+			args[i] = "NULL"
+		}
+		rows, err := conn.Query(ctx, "EXPLAIN EXECUTE "+pgx.Identifier{q}.Sanitize()+"("+strings.Join(args, ", ")+")")
+		if err != nil {
+			t.Fatalf("explaining %s: %v", q, err)
+		}
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		for _, line := range plan {
+			l := strings.TrimSpace(line)
+			if strings.Contains(l, "Seq Scan") || strings.HasPrefix(l, "Join Filter") ||
+				(strings.HasPrefix(l, "Index Cond") && !strings.Contains(l, "AND")) {
+				t.Errorf("generic plan of %s on a new table: %q\n%s", q, l, text)
+				break
+			}
+		}
+	}
+}
