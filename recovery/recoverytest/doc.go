@@ -10,7 +10,11 @@
 //
 //	func TestCodeStore(t *testing.T) {
 //		recoverytest.TestCodeStore(t, func(t *testing.T) recovery.CodeStore {
-//			return redisstore.NewCodeStore(testClient(t), "test:"+rand.Text()+":")
+//			s, err := redisstore.NewCodeStore(testClient(t), redisstore.Options{Prefix: "test:" + rand.Text() + ":"})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return s
 //		})
 //	}
 //
