@@ -19,6 +19,15 @@ var (
 	reNonSpace   = regexp.MustCompile(`^[^ \t\n\x0B\f\r]+$`)
 )
 
+func allValid(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
 func lengthOK(s string, min, max int) bool {
 	n := utf8.RuneCountInString(s)
 	return n >= min && n <= max
@@ -35,7 +44,9 @@ func FuzzValidateConfirm(f *testing.F) {
 	f.Add(strings.Repeat("a", 129), strings.Repeat("b", 129), strings.Repeat("é", 129), strings.Repeat("1", 2049), strings.Repeat("P", 257))
 	f.Fuzz(func(t *testing.T, clientID, secretHash, username, code, password string) {
 		err := validateConfirm(&ConfirmRequest{ClientID: clientID, SecretHash: secretHash, Username: username, ConfirmationCode: code, Password: password})
-		valid := utf8.ValidString(clientID+secretHash+username+code+password) &&
+		// Each field on its own: two invalid halves can concatenate into
+		// valid UTF-8 (the fuzzer found that).
+		valid := allValid(clientID, secretHash, username, code, password) &&
 			lengthOK(clientID, 1, 128) && reClientID.MatchString(clientID) &&
 			(secretHash == "" || (lengthOK(secretHash, 1, 128) && reSecretHash.MatchString(secretHash))) &&
 			lengthOK(username, 1, 128) && reUsername.MatchString(username) &&
@@ -55,6 +66,33 @@ func FuzzValidateConfirm(f *testing.F) {
 			if len(secret) >= 8 && strings.Contains(e.Message, secret) {
 				t.Fatalf("the message quotes a submitted value: %q", e.Message)
 			}
+		}
+	})
+}
+
+// FuzzValidateRecover does the same for ForgotPassword, with the
+// UserContextData length limits.
+func FuzzValidateRecover(f *testing.F) {
+	f.Add("web", "", "alice", "192.0.2.1", "")
+	// (The 131,072-character limits are covered by the table tests: seeds
+	// that long slow the fuzzer's mutator to a crawl.)
+	f.Add("web app", "a=b", "al ice", "2001:db8::1", "x")
+	f.Add("", "", "", "", "")
+	f.Fuzz(func(t *testing.T, clientID, secretHash, username, ip, encoded string) {
+		req := &RecoverRequest{ClientID: clientID, SecretHash: secretHash, Username: username,
+			UserContextData: &UserContextData{IPAddress: ip, EncodedData: encoded}}
+		err := validateRecover(req)
+		valid := allValid(clientID, secretHash, username) &&
+			lengthOK(clientID, 1, 128) && reClientID.MatchString(clientID) &&
+			(secretHash == "" || (lengthOK(secretHash, 1, 128) && reSecretHash.MatchString(secretHash))) &&
+			lengthOK(username, 1, 128) && reUsername.MatchString(username) &&
+			lengthOK(ip, 0, 131072) && lengthOK(encoded, 0, 131072)
+		if valid != (err == nil) {
+			t.Fatalf("validate = %v, but the model's patterns say valid = %v", err, valid)
+		}
+		var e *Error
+		if err != nil && (!errors.As(err, &e) || e.Name != "InvalidParameterException") {
+			t.Fatalf("error %v is not InvalidParameterException", err)
 		}
 	})
 }
