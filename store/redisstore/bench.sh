@@ -20,8 +20,9 @@ cleanup() { redis-cli -h $H -p $P --scan --pattern 'rkbench:*' | xargs -r -n 100
 NOW=1767323045678
 EXP=$((NOW + 3600000))
 HASH=0123456789abcdef0123456789abcdef
-ISSUE=$(redis-cli -h $H -p $P SCRIPT LOAD "$(cat "$dir/issue.lua")")
-CHECK=$(redis-cli -h $H -p $P SCRIPT LOAD "$(cat "$dir/check.lua")")
+# As scripts.go does: record.lua, then the script.
+ISSUE=$(redis-cli -h $H -p $P SCRIPT LOAD "$(cat "$dir/record.lua"; echo; cat "$dir/issue.lua")")
+CHECK=$(redis-cli -h $H -p $P SCRIPT LOAD "$(cat "$dir/record.lua"; echo; cat "$dir/check.lua")")
 KEY='rkbench:floor:code:{default|u:__rand_int__}'
 USERS=300000
 

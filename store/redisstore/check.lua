@@ -1,5 +1,6 @@
 -- check.lua: recovery.CodeStore.Check as one atomic step on one user's
--- record (the record's fields are described in issue.lua).
+-- record. The record's fields and the shared rules are in record.lua, which
+-- runs first.
 --
 -- KEYS[1]  the user's record
 -- ARGV[1]  Now, Unix milliseconds
@@ -34,111 +35,40 @@ local budget = tonumber(ARGV[3])
 local cooldown = tonumber(ARGV[4])
 local maxFailures = tonumber(ARGV[5])
 
-local names = {'h', 'k', 'x', 'e', 'f', 'l', 'z', 'd'}
-local old = redis.call('HMGET', key, unpack(names))
-if old[8] and now >= tonumber(old[8]) then
-  redis.call('DEL', key)
-  old = {}
-end
-local h, k, x = old[1], old[2], tonumber(old[3])
-local f, l, z = tonumber(old[5]) or 0, tonumber(old[6]), tonumber(old[7])
-
--- 1. The lock. An ended lock is cleared with the streak.
-if z then
-  if now < z then
-    return 5
-  end
-  z, f, l = nil, 0, nil
-end
-
--- 2. The budget: events at or before Now-Window are forgotten.
-local events = {}
-if old[4] then
-  local cutoff = now - window
-  for t in string.gmatch(old[4], '%d+') do
-    if tonumber(t) > cutoff then
-      events[#events + 1] = t
-    end
-  end
-end
-if #events >= budget then
-  return 4
-end
-
--- Save writes the record back: the deadline is the latest of the code's
--- expiry, the end of the latest event's window, the lock's end and, with a
--- streak, Cooldown after the latest failure. Absent fields that were
--- present are deleted; a record with nothing left is deleted.
-local function ms(n)
-  return string.format('%.0f', n)
-end
-local function save()
-  local d = now
-  if h then
-    d = math.max(d, x)
-  end
-  if #events > 0 then
-    d = math.max(d, tonumber(events[#events]) + window)
-  end
-  if z then
-    d = math.max(d, z)
-  end
-  if f > 0 then
-    d = math.max(d, l + cooldown)
-  end
-  if d <= now then
-    redis.call('DEL', key)
-    return
-  end
-  local new = {h, k, h and ms(x), #events > 0 and table.concat(events, ','),
-    f > 0 and ms(f), f > 0 and ms(l), z and ms(z), ms(d)}
-  local set, del = {}, {}
-  for i, name in ipairs(names) do
-    if new[i] then
-      set[#set + 1] = name
-      set[#set + 1] = new[i]
-    elseif old[i] then
-      del[#del + 1] = name
-    end
-  end
-  redis.call('HSET', key, unpack(set))
-  if #del > 0 then
-    redis.call('HDEL', key, unpack(del))
-  end
-  redis.call('PEXPIRE', key, ms(d - now))
+local r = load(key, now)
+local out = gate(r, now, window, budget)
+if out then
+  return out
 end
 
 -- 3. The code: valid while Now is before its expiry.
-if not h or not x or now >= x then
-  if h then
-    h, k, x = false, false, nil
-    save()
+if not r.h or not r.x or now >= r.x then
+  if r.h then
+    r.h, r.k, r.x = false, false, nil
+    save(key, r, now, window, cooldown)
   end
   return 3
 end
 
 local match = false
 for i = 7, #ARGV - 1, 2 do
-  if ARGV[i] == k and ARGV[i + 1] == h then
+  if ARGV[i] == r.k and ARGV[i + 1] == r.h then
     match = true
   end
 end
 if match then
   if ARGV[6] == '1' then
-    h, k, x = false, false, nil
-    f, l = 0, nil
-    save()
+    r.h, r.k, r.x = false, false, nil
+    r.f, r.l = 0, nil
+    save(key, r, now, window, cooldown)
   end
   return 1
 end
 
-events[#events + 1] = ARGV[1]
-while #events > budget do
-  table.remove(events, 1)
+charge(r, ARGV[1], budget)
+r.f, r.l = r.f + 1, now
+if r.f >= maxFailures then
+  r.z = now + cooldown
 end
-f, l = f + 1, now
-if f >= maxFailures then
-  z = now + cooldown
-end
-save()
+save(key, r, now, window, cooldown)
 return 2

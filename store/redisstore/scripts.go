@@ -10,8 +10,11 @@ import (
 )
 
 // The scripts. Each file starts with a comment listing its KEYS, ARGV and
-// return values.
+// return values. Issue and Check run record.lua first: it holds the rules
+// they share (the lock, the budget, saving the record).
 var (
+	//go:embed record.lua
+	recordSource string
 	//go:embed issue.lua
 	issueSource string
 	//go:embed check.lua
@@ -21,8 +24,8 @@ var (
 	//go:embed allow.lua
 	allowSource string
 
-	issueScript  = redis.NewScript(issueSource)
-	checkScript  = redis.NewScript(checkSource)
+	issueScript  = redis.NewScript(recordSource + "\n" + issueSource)
+	checkScript  = redis.NewScript(recordSource + "\n" + checkSource)
 	revokeScript = redis.NewScript(revokeSource)
 	allowScript  = redis.NewScript(allowSource)
 
