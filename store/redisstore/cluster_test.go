@@ -121,9 +121,16 @@ func startCluster() error {
 		localCluster.addrs = append(localCluster.addrs, fmt.Sprintf("127.0.0.1:%d", port))
 	}
 
+	return createCluster(localCluster.addrs)
+}
+
+// createCluster joins the cluster-enabled servers at addrs into a cluster
+// of masters with redis-cli --cluster create and waits for
+// cluster_state:ok on each.
+func createCluster(addrs []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args := append([]string{"--cluster", "create"}, localCluster.addrs...)
+	args := append([]string{"--cluster", "create"}, addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	var out bytes.Buffer
 	create := exec.CommandContext(ctx, "redis-cli", args...)
@@ -132,7 +139,7 @@ func startCluster() error {
 		return fmt.Errorf("redis-cli %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 
-	for _, addr := range localCluster.addrs {
+	for _, addr := range addrs {
 		c := redis.NewClient(&redis.Options{Addr: addr})
 		for {
 			info, err := c.ClusterInfo(ctx).Result()
