@@ -10,6 +10,7 @@ package main
 // the unavoidable HTTP and storage work.
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -17,6 +18,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,6 +143,42 @@ func floorHandler(store floorStore) http.Handler {
 	})
 }
 
+// runID keeps the simulated identifiers of one run apart from another's.
+var runID = strings.ToLower(rand.Text()[:6])
+
+// serveFloor is the floor server's process (-serve-floor ADDR): it serves
+// until interrupted, having printed "floor ready addr=HOST:PORT".
+func serveFloor(ctx context.Context, cfg config) error {
+	var store floorStore
+	var err error
+	switch cfg.store {
+	case "postgres":
+		store, err = newPostgresFloor(ctx, cfg.postgres)
+	case "redis":
+		store, err = newRedisFloor(ctx, cfg.redis)
+	default:
+		store = &memoryFloor{rows: map[string][]byte{}}
+	}
+	if err != nil {
+		return fmt.Errorf("floor store: %w", err)
+	}
+	defer store.close()
+	ln, err := net.Listen("tcp", cfg.serveFloor)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: floorHandler(store)}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	fmt.Printf("floor ready addr=%s\n", ln.Addr())
+	if err := hs.Serve(ln); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
 // rate is one timed run.
 type rate struct {
 	ops    int
@@ -191,60 +230,69 @@ func hammer(ctx context.Context, c int, d time.Duration, maxOps int, f func(ctx 
 // compareWithFloor measures ForgotPassword on the server and on the floor at
 // each concurrency, alternating so that both see the same machine.
 func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users []string, out io.Writer) error {
-	var store floorStore
-	var err error
-	switch cfg.store {
-	case "postgres":
-		store, err = newPostgresFloor(ctx, cfg.postgres)
-	case "redis":
-		store, err = newRedisFloor(ctx, cfg.redis)
-	default:
-		store = &memoryFloor{rows: map[string][]byte{}}
-	}
-	if err != nil {
-		return fmt.Errorf("floor store: %w", err)
-	}
-	defer store.close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The floor runs in a process of its own, as the server does, so that
+	// neither side is spared the cost of crossing processes on a machine
+	// whose cores client, servers and store all share.
+	cmd := exec.CommandContext(ctx, os.Args[0], "-serve-floor", "127.0.0.1:0", "-store", cfg.store, "-postgres", cfg.postgres, "-redis", cfg.redis)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: floorHandler(store)}
-	go hs.Serve(ln)
-	defer hs.Close()
-	floor := sdkClient("http://" + ln.Addr().String())
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "floor ready addr=")
+	if err != nil || !ok {
+		return fmt.Errorf("the floor server did not start: %q %v", line, err)
+	}
+	floor := sdkClient("http://" + addr)
 
 	// Each user may ask 5 times an hour; keep every request within budget
 	// by walking the users and stopping before the fifth round.
-	var nextUser atomic.Int64
+	var nextUser, nextGhost atomic.Int64
 	budget := 4 * len(users)
 	fmt.Fprintf(out, "\nForgotPassword vs the HTTP floor (store %s; %s per run)\n", cfg.store, cfg.floorDuration)
-	fmt.Fprintf(out, "%4s %12s %10s %12s %10s %7s  %s\n", "c", "server/s", "p50", "floor/s", "p50", "ratio", "errors")
+	fmt.Fprintln(out, "  simulated: client with existence errors prevented, identifiers that match nobody:")
+	fmt.Fprintln(out, "             the same store work as a real request (lookup + one issue), no message")
+	fmt.Fprintln(out, "  real:      real users, a message each through the async queue to SMTP (the sink, on this machine)")
+	fmt.Fprintf(out, "%4s %10s %9s %10s %9s %6s %10s %9s %6s  %s\n", "c", "floor/s", "p50", "simul/s", "p50", "ratio", "real/s", "p50", "ratio", "errors")
 	for _, cs := range strings.Split(cfg.floorC, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(cs))
 		if err != nil || c < 1 {
 			return fmt.Errorf("-floor-c %q", cfg.floorC)
 		}
-		left := budget - int(nextUser.Load())
-		srv := hammer(ctx, c, cfg.floorDuration, left, func(ctx context.Context, _ int) error {
-			u := users[int(nextUser.Add(1)-1)%len(users)]
-			_, err := server.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String(cfg.clientID), Username: aws.String(u)})
-			return err
-		})
 		fl := hammer(ctx, c, cfg.floorDuration, 1<<31-1, func(ctx context.Context, i int) error {
 			_, err := floor.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String(cfg.clientID), Username: aws.String(users[i%len(users)])})
 			return err
 		})
+		sim := hammer(ctx, c, cfg.floorDuration, 1<<31-1, func(ctx context.Context, _ int) error {
+			ghost := fmt.Sprintf("ghost%08d-%s", nextGhost.Add(1), runID)
+			_, err := server.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String(cfg.clientID + "_quiet"), Username: aws.String(ghost)})
+			return err
+		})
+		real := hammer(ctx, c, cfg.floorDuration, budget-int(nextUser.Load()), func(ctx context.Context, _ int) error {
+			u := users[int(nextUser.Add(1)-1)%len(users)]
+			_, err := server.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String(cfg.clientID), Username: aws.String(u)})
+			return err
+		})
 		errs := map[string]int{}
-		for k, v := range srv.errors {
-			errs["server "+k] += v
+		for name, r := range map[string]rate{"floor": fl, "simulated": sim, "real": real} {
+			for k, v := range r.errors {
+				errs[name+" "+k] += v
+			}
 		}
-		for k, v := range fl.errors {
-			errs["floor "+k] += v
-		}
-		fmt.Fprintf(out, "%4d %12.1f %10s %12.1f %10s %6.0f%%  %v\n", c, srv.opsSec, srv.p50.Round(time.Microsecond), fl.opsSec, fl.p50.Round(time.Microsecond), 100*srv.opsSec/fl.opsSec, errs)
+		fmt.Fprintf(out, "%4d %10.1f %9s %10.1f %9s %5.0f%% %10.1f %9s %5.0f%%  %v\n", c,
+			fl.opsSec, fl.p50.Round(time.Microsecond),
+			sim.opsSec, sim.p50.Round(time.Microsecond), 100*sim.opsSec/fl.opsSec,
+			real.opsSec, real.p50.Round(time.Microsecond), 100*real.opsSec/fl.opsSec, errs)
 		if int(nextUser.Load()) >= budget {
-			fmt.Fprintln(out, "(the run used up the users' budgets: raise -users)")
+			fmt.Fprintln(out, "(the real-user run used up the users' budgets: raise -floor-users)")
 		}
 	}
 	return nil

@@ -45,6 +45,7 @@ import (
 
 type config struct {
 	url, sinkAddr, writeSeed string
+	serveFloor               string
 	store, postgres, redis   string
 	n, c, users, floorUsers  int
 	confirm, floor           bool
@@ -66,18 +67,23 @@ func main() {
 	flag.IntVar(&cfg.users, "users", 0, "users to spread the load over (default: enough for the per-user budget)")
 	flag.BoolVar(&cfg.confirm, "confirm", true, "confirm each code (false: ForgotPassword only)")
 	flag.BoolVar(&cfg.floor, "floor", false, "also measure the HTTP floor and report the ratio")
-	flag.IntVar(&cfg.floorUsers, "floor-users", 20000, "users for the floor comparison (each takes at most 4 requests)")
+	flag.IntVar(&cfg.floorUsers, "floor-users", 6000, "users for the floor comparison (each takes at most 4 requests)")
 	flag.StringVar(&cfg.floorC, "floor-c", "1,32", "concurrencies of the floor comparison")
 	flag.DurationVar(&cfg.floorDuration, "floor-duration", 5*time.Second, "length of each floor and comparison run")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "stop everything after this long")
 	flag.StringVar(&cfg.serverPackage, "server", "./examples/server", "package of the server to build and start")
 	flag.StringVar(&cfg.clientID, "client", "load", "app client id")
+	flag.StringVar(&cfg.serveFloor, "serve-floor", "", "internal: serve the HTTP floor on this address (started by -floor)")
 	flag.Parse()
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	ctx, cancelTimeout := context.WithTimeout(ctx, cfg.timeout)
 	defer cancelTimeout()
+	run := run
+	if cfg.serveFloor != "" {
+		run = func(ctx context.Context, cfg config, _ io.Writer) error { return serveFloor(ctx, cfg) }
+	}
 	if err := run(ctx, cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
@@ -212,9 +218,9 @@ func spawn(ctx context.Context, cfg config, sinkAddr string, users []string) (*s
 		logMu.Lock()
 		defer logMu.Unlock()
 		return nil, fmt.Errorf("the server exited: %v\n%s", err, log.String())
-	case <-time.After(2 * time.Minute):
+	case <-time.After(10 * time.Minute):
 		s.stop()
-		return nil, errors.New("the server did not get ready within 2 minutes")
+		return nil, errors.New("the server did not get ready within 10 minutes (it seeds every user first)")
 	case <-ctx.Done():
 		s.stop()
 		return nil, ctx.Err()
@@ -235,8 +241,11 @@ func seedJSON(cfg config, users []string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"userPoolId":      "us-east-1_load" + strings.ToLower(rand.Text()[:8]),
 		"accountRecovery": []string{"verified_email"},
-		"clients":         []map[string]any{{"clientId": cfg.clientID}},
-		"users":           su,
+		"clients": []map[string]any{
+			{"clientId": cfg.clientID},
+			{"clientId": cfg.clientID + "_quiet", "preventUserExistenceErrors": true},
+		},
+		"users": su,
 	})
 	return b
 }
