@@ -2,10 +2,7 @@ package asyncsender_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"math"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -92,12 +89,6 @@ func median(d []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func quantile(d []time.Duration, q float64) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[int(q*float64(len(s)-1))]
-}
-
 // With the asynchronous sender, a known user's request does not wait for
 // the 200 ms delivery, so it answers about as fast as an unknown user's.
 func TestKnownAndUnknownUsersAnswerAlike(t *testing.T) {
@@ -136,61 +127,6 @@ func TestSynchronousSenderLeaksExistence(t *testing.T) {
 	}
 }
 
-// TestEnumerationTimingKS takes thousands of interleaved samples and prints
-// the two-sample Kolmogorov-Smirnov statistic. It runs with
-// RECOVERY_TEST_TIMING=1. The engine does a little more work for a known
-// user (rendering the message, queueing it) than for an unknown one, so with
-// enough samples the statistic can exceed its critical value at a
-// microsecond-scale difference; the test fails only when the medians differ
-// by more than a millisecond or the known user's 90th percentile exceeds
-// the unknown user's by more than 5 ms.
-func TestEnumerationTimingKS(t *testing.T) {
-	if os.Getenv("RECOVERY_TEST_TIMING") != "1" {
-		t.Skip("statistical timing test: set RECOVERY_TEST_TIMING=1 to run it")
-	}
-	const n = 3000
-	async, err := asyncsender.New(slowSender, asyncsender.Options{Workers: 8, QueueSize: n + 16, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		// The queue still holds most messages; they are not the point.
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		async.Close(ctx)
-	}()
-	known, unknown := sample(t, timingEngine(t, async), n)
-	d := ksStatistic(known, unknown)
-	critical := 1.949 * math.Sqrt(float64(2*n)/float64(n*n)) // alpha = 0.001
-	mk, mu := median(known), median(unknown)
-	pk, pu := quantile(known, 0.9), quantile(unknown, 0.9)
-	fmt.Printf("Enumeration timing, %d samples each: KS D = %.4f (critical %.4f at alpha 0.001); median known %s unknown %s; p90 known %s unknown %s\n",
-		n, d, critical, mk, mu, pk, pu)
-	if mk > mu+time.Millisecond || mk < mu-time.Millisecond {
-		t.Errorf("medians differ by more than 1ms: known %s, unknown %s", mk, mu)
-	}
-	if pk > pu+5*time.Millisecond {
-		t.Errorf("known p90 %s exceeds unknown p90 %s by more than 5ms", pk, pu)
-	}
-}
-
-// ksStatistic is the two-sample Kolmogorov-Smirnov statistic: the largest
-// distance between the two empirical distribution functions.
-func ksStatistic(a, b []time.Duration) float64 {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	var i, j int
-	var d float64
-	for i < len(a) && j < len(b) {
-		x := min(a[i], b[j])
-		for i < len(a) && a[i] <= x {
-			i++
-		}
-		for j < len(b) && b[j] <= x {
-			j++
-		}
-		d = math.Max(d, math.Abs(float64(i)/float64(len(a))-float64(j)/float64(len(b))))
-	}
-	return d
-}
+// The long statistical version of this check, with thousands of samples and
+// a Kolmogorov-Smirnov statistic, is recoverytest.EnumerationTiming, run per
+// store by the tests named Enumeration (RECOVERY_TEST_TIMING=1).
