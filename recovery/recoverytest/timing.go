@@ -3,14 +3,77 @@ package recoverytest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 	"github.com/recoverykit/recoverykit/recovery"
 )
+
+// SlowSender takes 20 ms per message, like a nearby mail server. Used
+// synchronously it makes a known user's Recover 20 ms slower than an
+// unknown one's: the leak the timing check must catch.
+var SlowSender recovery.Sender = recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
+	select {
+	case <-time.After(20 * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+})
+
+// TimingEngine prepares the timing check on a store: it seeds n known users
+// into users (which must implement recovery.UserCreator), each named once
+// so that the default budget never refuses, and builds an engine on users
+// and codes with existence errors prevented (client "web") that delivers
+// through sender, or, when sender is nil, through SlowSender behind an
+// asyncsender with room for every message. It returns the engine with the
+// known names and as many unknown ones, ready for EnumerationTiming.
+func TimingEngine(t testing.TB, users recovery.UserStore, codes recovery.CodeStore, sender recovery.Sender, n int) (e *recovery.Engine, known, unknown []string) {
+	t.Helper()
+	creator, ok := users.(recovery.UserCreator)
+	if !ok {
+		t.Fatalf("TimingEngine: %T does not implement recovery.UserCreator, so it cannot be seeded", users)
+	}
+	for i := range n {
+		name := fmt.Sprintf("known-%05d", i)
+		if _, err := creator.CreateUser(context.Background(), recovery.DefaultPoolID, recovery.User{
+			Username: name, Enabled: true,
+			Attributes: map[string]string{recovery.AttrEmail: name + "@example.com", recovery.AttrEmailVerified: "true"},
+		}, ""); err != nil {
+			t.Fatal(err)
+		}
+		known = append(known, name)
+		unknown = append(unknown, fmt.Sprintf("ghost-%05d", i))
+	}
+	if sender == nil {
+		async, err := asyncsender.New(SlowSender, asyncsender.Options{Workers: 8, QueueSize: 2*n + 64, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { // the messages still queued are not the point
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			async.Close(ctx)
+		})
+		sender = async
+	}
+	e, err := recovery.New(recovery.Config{
+		Users: users, Codes: codes, Sender: sender,
+		Clients: []recovery.Client{{ID: "web", PreventUserExistenceErrors: true}},
+		Keys:    []recovery.Key{{ID: "k1", Secret: []byte("timing-test-key-0123456789abcdef!")}},
+		Hasher:  InsecureHasher{},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, known, unknown
+}
 
 // TimingReport is what EnumerationTiming measured: Recover's latency for
 // known users and for unknown identifiers.

@@ -1,14 +1,8 @@
 package redisstore_test
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
 	"testing"
-	"time"
 
-	"github.com/recoverykit/recoverykit/delivery/asyncsender"
-	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 	"github.com/recoverykit/recoverykit/store/memstore"
 )
@@ -25,47 +19,7 @@ func TestEnumerationTiming(t *testing.T) {
 	c := realRedis(t)
 	prefix := newPrefix()
 	deleteOnCleanup(t, c, prefix)
-	users := memstore.NewUserStore()
-	var known, unknown []string
-	for i := range n {
-		name := fmt.Sprintf("known-%05d", i)
-		if _, err := users.CreateUser(t.Context(), recovery.DefaultPoolID, recovery.User{
-			Username: name, Enabled: true,
-			Attributes: map[string]string{recovery.AttrEmail: name + "@example.com", recovery.AttrEmailVerified: "true"},
-		}, ""); err != nil {
-			t.Fatal(err)
-		}
-		known = append(known, name)
-		unknown = append(unknown, fmt.Sprintf("ghost-%05d", i))
-	}
-
-	slow := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		select {
-		case <-time.After(20 * time.Millisecond):
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
-	async, err := asyncsender.New(slow, asyncsender.Options{Workers: 8, QueueSize: n + 64, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { // the messages still queued are not the point
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		async.Close(ctx)
-	}()
-	e, err := recovery.New(recovery.Config{
-		Users: users, Codes: newCodeStore(t, c, prefix), Sender: async,
-		Clients: []recovery.Client{{ID: "web", PreventUserExistenceErrors: true}},
-		Keys:    []recovery.Key{{ID: "k1", Secret: []byte("timing-test-key-0123456789abcdef!")}},
-		Hasher:  recoverytest.InsecureHasher{},
-		Logger:  slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, known, unknown := recoverytest.TimingEngine(t, memstore.NewUserStore(), newCodeStore(t, c, prefix), nil, n)
 	r := recoverytest.EnumerationTiming(t, e, "web", known, unknown, n)
 	if err := r.Leak(); err != nil {
 		t.Error(err)
