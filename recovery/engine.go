@@ -838,6 +838,50 @@ func (e *Engine) observe(ctx context.Context, c *call, kind EventKind, err error
 // finish logs the outcome, reports the final event and returns err as an
 // *Error (anything else becomes InternalErrorException).
 func (e *Engine) finish(ctx context.Context, c *call, err error) error {
+	if err == nil {
+		kind, msg := EventConfirmed, "recovery: password reset"
+		if c.op == OpForgotPassword {
+			kind, msg = "", "recovery: code sent"
+			if c.simulated {
+				kind, msg = EventSimulated, "recovery: simulated answer"
+			}
+		}
+		e.logOutcome(ctx, c, slog.LevelDebug, msg, nil)
+		if kind != "" {
+			e.observe(ctx, c, kind, nil)
+		}
+		e.endTrace(ctx, c, "ok")
+		return nil
+	}
+	ae, ok := err.(*Error)
+	if !ok {
+		ae = internalError(err)
+	}
+	level := slog.LevelDebug
+	switch ae.Name {
+	case "InternalErrorException":
+		level = slog.LevelError
+	case "UnexpectedLambdaException", "InvalidLambdaResponseException", "CodeDeliveryFailureException",
+		"InvalidSmsRoleAccessPolicyException", "InvalidSmsRoleTrustRelationshipException", "InvalidEmailRoleAccessPolicyException":
+		level = slog.LevelWarn
+	}
+	e.logOutcome(ctx, c, level, "recovery: request failed", ae)
+	kind := EventRejected
+	switch ae.Name {
+	case "TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException":
+		kind = EventRateLimited
+	}
+	e.observe(ctx, c, kind, ae)
+	e.endTrace(ctx, c, ae.Name)
+	return ae
+}
+
+// logOutcome writes the request's log record, building its attributes only
+// when the logger takes that level (routine outcomes are Debug, usually off).
+func (e *Engine) logOutcome(ctx context.Context, c *call, level slog.Level, msg string, ae *Error) {
+	if !e.log.Enabled(ctx, level) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("op", string(c.op)),
 		slog.String("pool", e.pool),
@@ -850,46 +894,13 @@ func (e *Engine) finish(ctx context.Context, c *call, err error) error {
 	if c.medium != "" {
 		attrs = append(attrs, slog.String("medium", string(c.medium)))
 	}
-	if err == nil {
-		kind, msg := EventConfirmed, "recovery: password reset"
-		if c.op == OpForgotPassword {
-			kind, msg = "", "recovery: code sent"
-			if c.simulated {
-				kind, msg = EventSimulated, "recovery: simulated answer"
-			}
+	if ae != nil {
+		attrs = append(attrs, slog.String("error", ae.Name))
+		if ae.cause != nil {
+			attrs = append(attrs, slog.String("cause", ae.cause.Error()))
 		}
-		e.log.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
-		if kind != "" {
-			e.observe(ctx, c, kind, nil)
-		}
-		e.endTrace(ctx, c, "ok")
-		return nil
 	}
-	ae, ok := err.(*Error)
-	if !ok {
-		ae = internalError(err)
-	}
-	attrs = append(attrs, slog.String("error", ae.Name))
-	level := slog.LevelDebug
-	switch ae.Name {
-	case "InternalErrorException":
-		level = slog.LevelError
-	case "UnexpectedLambdaException", "InvalidLambdaResponseException", "CodeDeliveryFailureException",
-		"InvalidSmsRoleAccessPolicyException", "InvalidSmsRoleTrustRelationshipException", "InvalidEmailRoleAccessPolicyException":
-		level = slog.LevelWarn
-	}
-	if ae.cause != nil {
-		attrs = append(attrs, slog.String("cause", ae.cause.Error()))
-	}
-	e.log.LogAttrs(ctx, level, "recovery: request failed", attrs...)
-	kind := EventRejected
-	switch ae.Name {
-	case "TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException":
-		kind = EventRateLimited
-	}
-	e.observe(ctx, c, kind, ae)
-	e.endTrace(ctx, c, ae.Name)
-	return ae
+	e.log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // endTrace closes the OperationTracer's trace of the request, containing its
