@@ -25,7 +25,7 @@ func engine(t *testing.T, h recovery.Hooks) (*recovery.Engine, *capturesender.Se
 	sender := capturesender.New()
 	e, err := recovery.New(recovery.Config{
 		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,
-		Clients: []recovery.Client{{ID: "web"}},
+		Clients: []recovery.Client{{ID: "web", RevealUserExistence: true}}, // errors and delivery during the request
 		Keys:    []recovery.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}},
 		Hasher:  recoverytest.InsecureHasher{},
 		Hooks:   h,
@@ -153,7 +153,7 @@ func TestMigrationOnceUnderConcurrency(t *testing.T) {
 	for range 2 {
 		e, err := recovery.New(recovery.Config{
 			Users: users, Codes: codes, Sender: sender,
-			Clients: []recovery.Client{{ID: "web"}},
+			Clients: []recovery.Client{{ID: "web", RevealUserExistence: true}}, // errors and delivery during the request
 			Keys:    []recovery.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}},
 			Hasher:  recoverytest.InsecureHasher{},
 			Policy:  recovery.Policy{Budget: 50, CodeDigits: 8},

@@ -3,7 +3,6 @@ package recovery
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"hash"
@@ -91,19 +90,6 @@ type engineKey struct {
 // existence errors prevented, at the same HMAC cost.
 func (k engineKey) hash(label, pool, userKey, code string) KeyedHash {
 	return KeyedHash{KeyID: k.id, Hash: k.macs.sum(label, pool, userKey, code)}
-}
-
-// unusableHash is what the engine stores (label labelUnusableIssue) or
-// submits (labelUnusableCheck) when no code may match: for an identifier that
-// matches nobody, or a user who may not reset, with existence errors
-// prevented. It costs the same HMAC work as hashCode.
-func unusableHash(k Key, label, pool, userKey, code string) KeyedHash {
-	return KeyedHash{KeyID: k.ID, Hash: keyedHMAC(k.Secret, label, pool, userKey, code)}
-}
-
-// pseudonym is the code-store key for an identifier that matches no user.
-func pseudonym(key *macPool, pool, folded string) string {
-	return "x:" + base64.RawURLEncoding.EncodeToString(key.sum(labelPseudonym, pool, folded))
 }
 
 // UserKey is the code-store key (IssueParams.UserKey) of the user with this

@@ -18,10 +18,13 @@ type KeyedHash struct {
 // CodeLimits is the per-user policy a CodeStore enforces inside each call.
 // The engine passes it in so the store needs no configuration of its own.
 type CodeLimits struct {
-	// Budget is how many events (issued codes plus failed checks) a user may
-	// have in any rolling Window.
+	// Budget is how many codes may be issued to a user in any rolling
+	// Window.
 	Budget int
-	// Window is the length of the rolling budget window.
+	// FailureBudget is how many failed checks (mismatches) a user may have
+	// in any rolling Window.
+	FailureBudget int
+	// Window is the length of the rolling window of both budgets.
 	Window time.Duration
 	// MaxFailures is the consecutive failed checks after which the user is
 	// locked; a consumed match resets the streak.
@@ -73,13 +76,13 @@ const (
 	// OutcomeOK: Issue stored the code; Check found a match (consumed if asked).
 	OutcomeOK Outcome = iota + 1
 	// OutcomeMismatch: Check found a current code that differs. The failure
-	// was charged to the budget and the streak.
+	// was charged to the failure budget and the streak.
 	OutcomeMismatch
 	// OutcomeExpired: Check found no current code (expired, used, revoked,
 	// replaced or never issued). Nothing was charged.
 	OutcomeExpired
-	// OutcomeLimitExceeded: Budget events already fall in the window. Nothing
-	// was compared, stored or charged.
+	// OutcomeLimitExceeded: a budget is spent (see CodeStore). Nothing was
+	// compared, stored or charged.
 	OutcomeLimitExceeded
 	// OutcomeLocked: the failure streak reached MaxFailures less than
 	// Cooldown ago. Nothing was compared, stored or charged.
@@ -104,54 +107,83 @@ func (o Outcome) String() string {
 
 // CodeStore keeps one recovery record per (pool, user key): the current code's
 // keyed hash with its key id, expiry and used flag, the times of the recent
-// budget events (at most Budget of them), the consecutive-failure count and
-// the lock time. store/memstore, store/pgxstore and store/redisstore
-// implement it; recovery/recoverytest checks any implementation.
+// issues (at most Budget of them) and of the recent failed checks (at most
+// FailureBudget), the consecutive-failure count and the lock time.
+// store/memstore, store/pgxstore and store/redisstore implement it;
+// recovery/recoverytest checks any implementation.
 //
 // Each method is one atomic step against the backing store (one critical
 // section, one SQL statement, one script): two concurrent calls for the same
 // user must behave as if run one after the other, in some order. That is
-// what makes a code single-use and the budget exact under concurrency.
+// what makes a code single-use and the budgets exact under concurrency.
 //
-// Rules every call applies, in order, at p.Now:
+// Rules every Issue and Check applies, in order, at p.Now:
 //  1. If the lock is set and Now is before it ends: OutcomeLocked. If it has
 //     ended, the lock and the failure streak are cleared.
-//  2. Budget events at or before Now-Window are forgotten. If Budget events
-//     remain: OutcomeLimitExceeded.
+//  2. Issue and failure times at or before Now-Window are forgotten. If
+//     FailureBudget failures remain: OutcomeLimitExceeded. For Issue, also
+//     if Budget issues remain.
 //
-// Then Issue records an event at Now and replaces any previous code with
-// p.Code (the latest code wins): OutcomeOK. Check, if there is no current code
-// or Now is not before its expiry: OutcomeExpired. On a match (same KeyID,
-// equal hash): if Consume, the code is marked used and the streak reset;
-// OutcomeOK. Otherwise it records an event at Now, adds one to the streak,
-// sets the lock to Now+Cooldown when the streak reaches MaxFailures, and
-// answers OutcomeMismatch.
+// Then Issue records an issue at Now and replaces any previous code with
+// p.Code, not used (the latest code wins): OutcomeOK. Check, if there is no
+// current code, it is used, or Now is not before its expiry:
+// OutcomeExpired. On a match (same KeyID, equal hash): if Consume, the code
+// is marked used and the streak reset; OutcomeOK. Otherwise it records a
+// failure at Now, adds one to the streak, sets the lock to Now+Cooldown when
+// the streak reaches MaxFailures, and answers OutcomeMismatch.
+//
+// The two budgets are what make every code the engine sends usable: a code
+// is issued only while a failed check is still allowed, requests never use
+// up the room for checks, and a match is never charged. Only wrong guesses
+// (up to the lock) can stand between a user and the code they were sent.
 //
 // Times must be kept to at least millisecond precision and compared as
 // instants (the engine truncates them to milliseconds).
 //
-// A record lapses once Now has reached all of: its code's expiry, the end of
-// the window of its latest event, its lock's end, and Cooldown after its
-// latest failure (so a failure streak survives pauses shorter than the
-// cool-down). A lapsed record must behave exactly as an absent one, and the
-// store must reclaim it (lazily, by sweeping, or by a TTL computed from Now
-// and these deadlines), so that storage stays bounded.
+// A record lapses once Now has reached all of: its code's expiry (used or
+// not), the end of the window of its latest issue and of its latest
+// failure, its lock's end, and Cooldown after its latest failure (so a
+// failure streak survives pauses shorter than the cool-down). A lapsed
+// record must behave exactly as an absent one, and the store must reclaim
+// it (lazily, by sweeping, or by a TTL computed from Now and these
+// deadlines), so that storage stays bounded.
 //
 // An error return means the store failed (the engine answers
 // InternalErrorException); outcomes are never errors.
 type CodeStore interface {
-	// Issue charges one budget event and stores p.Code as the user's
-	// current code, unless the user is locked or over budget.
+	// Issue charges one issue and stores p.Code as the user's current
+	// code, unless the user is locked or a budget is spent.
 	Issue(ctx context.Context, p IssueParams) (Outcome, error)
 
 	// Check compares a submitted code with the current one, charging a
-	// mismatch to the budget and the streak.
+	// mismatch to the failure budget and the streak.
 	Check(ctx context.Context, p CheckParams) (Outcome, error)
 
-	// Revoke makes the user's current code unusable if it is still code
-	// (a newer code is left alone). The engine calls it when delivery of a
-	// just-issued code failed. Revoking nothing is not an error.
+	// Revoke makes the user's current code unusable for good if it is
+	// still code, used or not (a newer code is left alone); Restore cannot
+	// bring it back. The engine calls it when delivery of a just-issued
+	// code failed. Revoking nothing is not an error.
 	Revoke(ctx context.Context, pool, userKey string, code KeyedHash) error
+
+	// Restore makes a used code usable again: if the user's current code
+	// is used, has not expired at p.Now and matches one of p.Candidates (as
+	// in Check), it is marked unused; otherwise nothing changes. Nothing is
+	// charged and the streak is left as it is. The engine calls it when a
+	// code matched and was consumed but the new password could not be
+	// hashed or stored, so that the user can retry with the same code.
+	// Restoring nothing is not an error.
+	Restore(ctx context.Context, p RestoreParams) error
+}
+
+// RestoreParams is the input of CodeStore.Restore.
+type RestoreParams struct {
+	// Pool and UserKey as in IssueParams.
+	Pool, UserKey string
+	// Candidates as in CheckParams: the code that was consumed, hashed
+	// with every configured key.
+	Candidates []KeyedHash
+	// Now is the current time.
+	Now time.Time
 }
 
 // ExpiredSweeper is an optional ability of a CodeStore that removes records

@@ -26,6 +26,14 @@ type Config struct {
 	// Limiter enforces Policy.ClientRequests and Policy.IPRequests.
 	// Optional; required when either rate is set.
 	Limiter RequestLimiter
+	// Outbox carries codes from the request to Sender for clients that hide
+	// user existence, so that the custom-message hook, rendering and
+	// delivery never run on the request path. Default: an in-process queue
+	// of DefaultOutboxSize deliveries and DefaultOutboxWorkers workers, lost
+	// if the process dies; Engine.Close drains it. delivery/asyncsender adds
+	// retries and counters; NewInlineOutbox delivers during the request, for
+	// tests only (it reveals existence by timing).
+	Outbox Outbox
 
 	// Clients are the app clients allowed to call. At least one.
 	Clients []Client
@@ -40,6 +48,11 @@ type Config struct {
 	// first of Keys. Set it (32+ random bytes) before you rotate Keys, so
 	// that simulated answers stay stable across the rotation.
 	PseudonymKey []byte
+
+	// Simulation shapes the answers that send nothing (identifiers that
+	// match nobody, users who cannot get a code) for clients that hide user
+	// existence, so they cannot be told from real ones. See Simulation.
+	Simulation Simulation
 
 	// AccountRecovery is the pool's AccountRecoverySetting: one or two of
 	// VerifiedEmail and VerifiedPhoneNumber in priority order, or AdminOnly
@@ -89,12 +102,26 @@ type Client struct {
 	ID string
 	// Secret, when set, makes SecretHash required.
 	Secret string
-	// PreventUserExistenceErrors is Cognito's ENABLED setting: requests for
-	// unknown users, disabled users or users without a verified channel
-	// answer like a real request (a simulated, stable masked destination)
-	// instead of an error, and cost the same code-store work. False is
-	// LEGACY.
-	PreventUserExistenceErrors bool
+	// RevealUserExistence is Cognito's LEGACY setting, an explicit opt-in:
+	// a request for an unknown user, a disabled one or one without a
+	// verified channel answers with that error (UserNotFoundException,
+	// NotAuthorizedException, InvalidParameterException), and the code is
+	// delivered during the request, so a delivery failure is the caller's
+	// CodeDeliveryFailureException.
+	//
+	// The zero value hides user existence (Cognito's ENABLED setting,
+	// called PreventUserExistenceErrors there): every such request answers
+	// like a real one, with a simulated destination, after the same store
+	// work, and delivery happens off the request path (Config.Outbox). The
+	// package documentation lists what the answers share.
+	RevealUserExistence bool
+	// TrustUserContextIP makes UserContextData.IpAddress count for
+	// Policy.IPRequests. Set it only for a client that runs on your own
+	// servers and reports its end users' addresses; it needs a Secret, so
+	// nobody else can claim to be that client. For every other client the
+	// per-IP limit keys on the request's SourceIP, the address the
+	// transport saw, and IpAddress only reaches the RiskCheck hook.
+	TrustUserContextIP bool
 }
 
 // Key is a server key for hashing codes.
@@ -121,11 +148,17 @@ type Policy struct {
 	CodeDigits int
 	// CodeLifetime is how long a code is valid. Default 1 h.
 	CodeLifetime time.Duration
-	// Budget is how many events (codes requested plus failed confirmations)
-	// a user may have in any rolling BudgetWindow; the next one is
-	// LimitExceededException. Default 5.
+	// Budget is how many codes a user may request in any rolling
+	// BudgetWindow; the next request is LimitExceededException. Default 5.
 	Budget int
-	// BudgetWindow is the rolling window of Budget. Default 1 h.
+	// FailureBudget is how many failed confirmations (wrong codes) a user
+	// may have in any rolling BudgetWindow; the next confirmation, right or
+	// wrong, is LimitExceededException without the code being compared,
+	// and so is a request for a new code (a code is only sent when it can
+	// be checked). It bounds guessing: see GuessProbability. Default 5.
+	FailureBudget int
+	// BudgetWindow is the rolling window of Budget and FailureBudget.
+	// Default 1 h.
 	BudgetWindow time.Duration
 	// MaxFailures is the consecutive failed confirmations after which
 	// recovery is locked for Cooldown (TooManyFailedAttemptsException). A
@@ -141,8 +174,11 @@ type Policy struct {
 	// ClientRequests limits requests per app client (both operations
 	// together). Zero: no limit. Needs Config.Limiter.
 	ClientRequests Rate
-	// IPRequests limits requests per UserContextData.IpAddress. Zero: no
-	// limit. Needs Config.Limiter.
+	// IPRequests limits requests per source address: the request's
+	// SourceIP (IPv6 addresses count per /64 network), or
+	// UserContextData.IpAddress for a client with TrustUserContextIP.
+	// Requests without a usable address share one counter. Zero: no limit.
+	// Needs Config.Limiter.
 	IPRequests Rate
 }
 
@@ -151,6 +187,7 @@ const (
 	DefaultCodeDigits          = 6
 	DefaultCodeLifetime        = time.Hour
 	DefaultBudget              = 5
+	DefaultFailureBudget       = 5
 	DefaultBudgetWindow        = time.Hour
 	DefaultMaxFailures         = 100
 	DefaultCooldown            = 24 * time.Hour
@@ -171,6 +208,9 @@ func (p Policy) WithDefaults() Policy {
 	if p.Budget == 0 {
 		p.Budget = DefaultBudget
 	}
+	if p.FailureBudget == 0 {
+		p.FailureBudget = DefaultFailureBudget
+	}
 	if p.BudgetWindow == 0 {
 		p.BudgetWindow = DefaultBudgetWindow
 	}
@@ -188,21 +228,24 @@ func (p Policy) WithDefaults() Policy {
 
 // GuessProbability is the worst-case chance that an attacker guesses a valid
 // code for one account within any 24 hours under p (after defaults). Every
-// guess is a failed confirmation, and at most Budget of those fit in any
-// BudgetWindow, so a day holds at most G = Budget * ceil(24h / BudgetWindow)
-// guesses; G guesses cover at most G of the 10^CodeDigits equally likely
-// codes, so the chance is G / 10^CodeDigits. The consecutive-failure cap is
-// not counted: a legitimate user's success resets it, so it cannot be relied
-// on. Defaults: 5 * 24 / 10^6 = 1.2e-4.
+// wrong guess is a failed confirmation, and at most FailureBudget of those
+// fit in any BudgetWindow (once they are spent, no code is compared, right
+// or wrong), so a day holds at most G = FailureBudget * ceil(24h /
+// BudgetWindow) evaluated guesses; G guesses cover at most G of the
+// 10^CodeDigits equally likely codes, so the chance is G / 10^CodeDigits.
+// Requesting new codes does not add guesses: Budget bounds the messages
+// sent, not the comparisons. The consecutive-failure cap is not counted: a
+// legitimate user's success resets it, so it cannot be relied on. Defaults:
+// 5 * 24 / 10^6 = 1.2e-4.
 func (p Policy) GuessProbability() float64 {
 	p = p.WithDefaults()
 	windows := math.Ceil(float64(24*time.Hour) / float64(p.BudgetWindow))
-	guesses := float64(p.Budget) * windows
+	guesses := float64(p.FailureBudget) * windows
 	return math.Min(1, guesses/math.Pow10(p.CodeDigits))
 }
 
 func (p Policy) limits() CodeLimits {
-	return CodeLimits{Budget: p.Budget, Window: p.BudgetWindow, MaxFailures: p.MaxFailures, Cooldown: p.Cooldown}
+	return CodeLimits{Budget: p.Budget, FailureBudget: p.FailureBudget, Window: p.BudgetWindow, MaxFailures: p.MaxFailures, Cooldown: p.Cooldown}
 }
 
 // validate reports every problem of c (after defaults), each saying what to
@@ -232,6 +275,9 @@ func (c *Config) validate() error {
 			add("Config.Clients[%d].ID %q is used twice: give each client its own ID", i, cl.ID)
 		}
 		seen[cl.ID] = true
+		if cl.TrustUserContextIP && cl.Secret == "" {
+			add("Config.Clients[%d] (ID %q) sets TrustUserContextIP without a Secret: anybody could send addresses in its name; give it a Secret or drop TrustUserContextIP", i, cl.ID)
+		}
 	}
 	if len(c.Keys) == 0 {
 		add("Config.Keys is empty: add a Key{ID: \"k1\", Secret: <32+ random bytes>}")
@@ -272,14 +318,17 @@ func (c *Config) validate() error {
 	if p.Budget < 1 {
 		add("Policy.Budget is %d: use at least 1 (default 5)", p.Budget)
 	}
+	if p.FailureBudget < 1 {
+		add("Policy.FailureBudget is %d: use at least 1 (default 5)", p.FailureBudget)
+	}
 	if p.MaxFailures < 1 {
 		add("Policy.MaxFailures is %d: use at least 1 (default 100)", p.MaxFailures)
 	}
 	if p.MaxGuessProbability <= 0 || p.MaxGuessProbability > 1 {
 		add("Policy.MaxGuessProbability is %g: use a probability in (0, 1]", p.MaxGuessProbability)
-	} else if p.CodeDigits >= 4 && p.CodeDigits <= 10 && p.Budget >= 1 && p.BudgetWindow >= time.Millisecond {
+	} else if p.CodeDigits >= 4 && p.CodeDigits <= 10 && p.FailureBudget >= 1 && p.BudgetWindow >= time.Millisecond {
 		if g := p.GuessProbability(); g > p.MaxGuessProbability {
-			add("the policy lets an attacker guess a code with probability %.3g per account per day, above Policy.MaxGuessProbability %.3g: raise CodeDigits, lower Budget or lengthen BudgetWindow", g, p.MaxGuessProbability)
+			add("the policy lets an attacker guess a code with probability %.3g per account per day, above Policy.MaxGuessProbability %.3g: raise CodeDigits, lower FailureBudget or lengthen BudgetWindow", g, p.MaxGuessProbability)
 		}
 	}
 	for _, r := range []struct {
@@ -314,6 +363,7 @@ func (c *Config) validate() error {
 	if c.Hooks.Timeout < 0 {
 		add("Hooks.Timeout is %s: use a positive duration, or zero for 5s", c.Hooks.Timeout)
 	}
+	errs = append(errs, c.Simulation.validate()...)
 	for locale, t := range c.Templates {
 		if err := t.validate(); err != nil {
 			add("Templates[%q]: %v", locale, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -130,26 +131,29 @@ func TestUnknownUser(t *testing.T) {
 	wantErr(t, e.confirm("web", "ghost", "123456", "N3w-password!"), recovery.ErrUserNotFound, "Username/client id combination not found.")
 }
 
-func TestPreventUserExistenceErrors(t *testing.T) {
+func TestHiddenExistence(t *testing.T) {
 	e := newEnv(t)
 	e.alice()
 
 	d1, err := e.recover("quiet", "ghost")
 	if err != nil {
-		t.Fatalf("unknown user with ENABLED: %v", err)
+		t.Fatalf("unknown user, existence hidden: %v", err)
 	}
 	d2, _ := e.recover("quiet", "GHOST")
 	if d1 != d2 {
 		t.Fatalf("simulated details differ between calls: %+v vs %+v", d1, d2)
 	}
-	if !regexp.MustCompile(`^\+\*+\d{4}$`).MatchString(d1.Destination) || d1.DeliveryMedium != recovery.SMS {
-		// Legacy rule (no AccountRecovery): verified phone first.
-		t.Fatalf("simulated details %+v: want a masked phone number", d1)
+	phone, email := regexp.MustCompile(`^\+\*{7}\d{4}$`), regexp.MustCompile(`^[a-z]\*\*\*@[a-z]\*\*\*$`)
+	switch {
+	case d1.DeliveryMedium == recovery.SMS && d1.AttributeName == "phone_number" && phone.MatchString(d1.Destination):
+	case d1.DeliveryMedium == recovery.Email && d1.AttributeName == "email" && email.MatchString(d1.Destination):
+	default:
+		t.Fatalf("simulated details %+v: want a masked phone number of 11 digits or a masked address", d1)
 	}
 	if e.sender.Len() != 0 {
 		t.Fatal("a message was sent for an unknown user")
 	}
-	if d, _ := e.recover("quiet", "ghost@example.org"); d.Destination != "g***@e***" || d.DeliveryMedium != recovery.Email {
+	if d, _ := e.recover("quiet", "Ghost@Example.org"); !(d.Destination == "g***@e***" && d.DeliveryMedium == recovery.Email) && !(d.DeliveryMedium == recovery.SMS && phone.MatchString(d.Destination)) {
 		t.Fatalf("email-like unknown identifier: %+v", d)
 	}
 
@@ -159,8 +163,8 @@ func TestPreventUserExistenceErrors(t *testing.T) {
 	wantErr(t, e.confirm("quiet", "never-asked", "123456", "N3w-password!"), recovery.ErrExpiredCode, "")
 
 	// The budget applies to unknown identifiers at the same point: 2
-	// requests and 1 failure so far, so 2 more requests pass, then the limit.
-	for i := range 2 {
+	// requests so far, so 3 more pass, then the limit.
+	for i := range 3 {
 		if _, err := e.recover("quiet", "ghost"); err != nil {
 			t.Fatalf("request %d: %v", i+3, err)
 		}
@@ -250,8 +254,13 @@ func TestBudget(t *testing.T) {
 	}
 	_, err := e.recover("web", "alice")
 	wantErr(t, err, recovery.ErrLimitExceeded, "Attempt limit exceeded, please try after some time.")
-	// The last code still works, but a wrong guess is over budget too.
-	wantErr(t, e.confirm("web", "alice", "000000", "N3w-password!"), recovery.ErrLimitExceeded, "")
+	// The code of the fifth request works: requests never use up the room
+	// for checks.
+	if err := e.confirm("web", "alice", e.lastCode("alice"), "N3w-password!"); err != nil {
+		t.Fatalf("confirming the fifth code of the hour: %v", err)
+	}
+	_, err = e.recover("web", "alice")
+	wantErr(t, err, recovery.ErrLimitExceeded, "")
 	// The window rolls: an hour after the first request one slot frees up.
 	e.clock.Advance(56 * time.Minute)
 	if _, err := e.recover("web", "alice"); err != nil {
@@ -259,7 +268,7 @@ func TestBudget(t *testing.T) {
 	}
 }
 
-func TestFailedConfirmsShareTheBudget(t *testing.T) {
+func TestFailedConfirmsHaveTheirOwnBudget(t *testing.T) {
 	e := newEnv(t, func(c *recovery.Config) { c.Policy.CodeLifetime = 2 * time.Hour })
 	e.alice()
 	if _, err := e.recover("web", "alice"); err != nil {
@@ -270,12 +279,14 @@ func TestFailedConfirmsShareTheBudget(t *testing.T) {
 	if code == wrong {
 		wrong = "111111"
 	}
-	for i := range 4 {
+	for range 5 {
 		wantErr(t, e.confirm("web", "alice", wrong, "N3w-password!"), recovery.ErrCodeMismatch, "Invalid verification code provided, please try again.")
-		_ = i
 	}
-	// 1 request + 4 failures = 5: even the right code is refused now.
+	// 5 failures: even the right code is not compared now, and no new code
+	// is sent, since it could not be checked.
 	wantErr(t, e.confirm("web", "alice", code, "N3w-password!"), recovery.ErrLimitExceeded, "")
+	_, err := e.recover("web", "alice")
+	wantErr(t, err, recovery.ErrLimitExceeded, "")
 	e.clock.Advance(time.Hour)
 	if err := e.confirm("web", "alice", code, "N3w-password!"); err != nil {
 		t.Fatalf("after the window: %v", err)
@@ -568,23 +579,87 @@ func TestThrottle(t *testing.T) {
 		c.Policy.ClientRequests = recovery.Rate{Limit: 3, Window: time.Minute}
 	})
 	e.alice()
-	ip := func(addr string) *recovery.UserContextData { return &recovery.UserContextData{IPAddress: addr} }
+	from := func(addr string) netip.Addr { return netip.MustParseAddr(addr) }
+	recoverFrom := func(addr string) error {
+		_, err := e.engine.Recover(e.ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice", SourceIP: from(addr)})
+		return err
+	}
 	for i := range 2 {
-		if _, err := e.engine.Recover(e.ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice", UserContextData: ip("192.0.2.1")}); err != nil {
+		if err := recoverFrom("192.0.2.1"); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
-	_, err := e.engine.Recover(e.ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice", UserContextData: ip("192.0.2.1")})
-	wantErr(t, err, recovery.ErrTooManyRequests, "Too many requests")
-	// Another IP passes until the client limit (3 per minute) is reached.
-	if err := e.engine.Confirm(e.ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: e.lastCode("alice"), Password: "N3w-password!", UserContextData: ip("192.0.2.2")}); err != nil {
+	wantErr(t, recoverFrom("192.0.2.1"), recovery.ErrTooManyRequests, "Too many requests")
+	// Another address passes until the client limit (3 per minute) is reached.
+	if err := e.engine.Confirm(e.ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: e.lastCode("alice"), Password: "N3w-password!", SourceIP: from("192.0.2.2")}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.engine.Recover(e.ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice", UserContextData: ip("192.0.2.3")})
-	wantErr(t, err, recovery.ErrTooManyRequests, "")
+	wantErr(t, recoverFrom("192.0.2.3"), recovery.ErrTooManyRequests, "")
 	e.clock.Advance(2 * time.Minute)
-	if _, err := e.recover("web", "alice"); err != nil {
+	if err := recoverFrom("192.0.2.3"); err != nil {
 		t.Fatalf("after the window: %v", err)
+	}
+}
+
+// TestThrottleAddresses: UserContextData.IpAddress counts only for a client
+// trusted to send it, and only when it is an address; IPv6 counts per /64;
+// requests without an address share one counter.
+func TestThrottleAddresses(t *testing.T) {
+	e := newEnv(t, func(c *recovery.Config) {
+		c.Limiter = memstore.NewLimiter()
+		c.Policy.IPRequests = recovery.Rate{Limit: 3, Window: time.Minute}
+		c.Policy.Budget = 1000
+		c.Policy.CodeDigits = 10
+		c.Clients = append(c.Clients, recovery.Client{ID: "backend", Secret: testSecret, TrustUserContextIP: true, RevealUserExistence: true})
+	})
+	e.alice()
+	try := func(client, source, claimed string) error {
+		req := recovery.RecoverRequest{ClientID: client, Username: "alice", UserContextData: &recovery.UserContextData{IPAddress: claimed}}
+		if source != "" {
+			req.SourceIP = netip.MustParseAddr(source)
+		}
+		if client == "backend" {
+			req.SecretHash = recovery.SecretHash(testSecret, "alice", client)
+		}
+		_, err := e.engine.Recover(e.ctx, req)
+		return err
+	}
+	limited := func(what string, n int, f func(i int) error) {
+		t.Helper()
+		for i := range n {
+			if err := f(i); err != nil {
+				t.Fatalf("%s, request %d: %v", what, i+1, err)
+			}
+		}
+		wantErr(t, f(n), recovery.ErrTooManyRequests, "")
+		e.clock.Advance(2 * time.Minute) // the limiter's window may slide over two fixed ones
+	}
+	limited("an untrusted client making up addresses", 3, func(i int) error {
+		return try("web", "198.51.100.7", fmt.Sprintf("10.0.0.%d", i))
+	})
+	limited("an untrusted client sending junk and 4 KiB values", 3, func(i int) error {
+		return try("web", "198.51.100.7", []string{"not-an-ip-7", strings.Repeat("1", 4096), "", "::1"}[i])
+	})
+	limited("one IPv6 /64", 3, func(i int) error {
+		return try("web", fmt.Sprintf("2001:db8:1:2::%x", i+1), "")
+	})
+	limited("no address at all", 3, func(i int) error { return try("web", "", "") })
+	limited("a trusted client reporting one end user", 3, func(i int) error {
+		return try("backend", fmt.Sprintf("192.0.2.%d", i+1), "203.0.113.9")
+	})
+	limited("a trusted client reporting junk (the source counts)", 3, func(i int) error {
+		return try("backend", "192.0.2.50", []string{"junk", strings.Repeat("a", 4096), "999.1.1.1", "x"}[i])
+	})
+	for i := range 5 {
+		if err := try("backend", "192.0.2.60", fmt.Sprintf("203.0.113.%d", 20+i)); err != nil {
+			t.Fatalf("a trusted client reporting different end users, request %d: %v", i+1, err)
+		}
+	}
+	cfg := e.cfg
+	cfg.Clients = []recovery.Client{{ID: "x", TrustUserContextIP: true}}
+	cfg.Outbox = nil
+	if _, err := recovery.New(cfg); err == nil || !strings.Contains(err.Error(), "TrustUserContextIP without a Secret") {
+		t.Fatalf("New with TrustUserContextIP and no secret: %v", err)
 	}
 }
 
@@ -662,6 +737,7 @@ func (f failingCodes) Check(context.Context, recovery.CheckParams) (recovery.Out
 	return 0, f.err
 }
 func (f failingCodes) Revoke(context.Context, string, string, recovery.KeyedHash) error { return f.err }
+func (f failingCodes) Restore(context.Context, recovery.RestoreParams) error            { return f.err }
 
 func TestKeyRotation(t *testing.T) {
 	e := newEnv(t)
@@ -738,7 +814,7 @@ func TestGuessProbabilityCeiling(t *testing.T) {
 		t.Fatalf("a 4-digit code with the default budget must exceed the ceiling: %v", err)
 	}
 	e := newEnv(t)
-	if g := e.engine.GuessProbability(); g != 1.2e-4 {
+	if g := e.engine.Policy().GuessProbability(); g != 1.2e-4 {
 		t.Fatalf("GuessProbability = %g", g)
 	}
 }

@@ -33,12 +33,13 @@ func Example() {
 		Users:   users,
 		Codes:   memstore.NewCodeStore(),
 		Sender:  sender,
-		Clients: []recovery.Client{{ID: "web", PreventUserExistenceErrors: true}},
+		Clients: []recovery.Client{{ID: "web"}}, // hides whether users exist
 		Keys:    []recovery.Key{{ID: "2026-01", Secret: loadKey()}},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer engine.Close(ctx) // at shutdown: drains deliveries on their way
 
 	// POST /forgot-password
 	details, err := engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"})
@@ -47,8 +48,9 @@ func Example() {
 	}
 	fmt.Println("sent to", details.Destination)
 
-	// POST /confirm-forgot-password, with the code from the email
-	code, _ := sender.LastCode("alice")
+	// POST /confirm-forgot-password, with the code from the email (sent a
+	// moment later, off the request path)
+	code, _ := sender.AwaitCode(ctx, "alice")
 	err = engine.Confirm(ctx, recovery.ConfirmRequest{
 		ClientID: "web", Username: "alice", ConfirmationCode: code, Password: "N3w-password!",
 	})
@@ -68,7 +70,7 @@ func newExampleEngine(mutate func(*recovery.Config)) (*recovery.Engine, *capture
 	sender := capturesender.New()
 	cfg := recovery.Config{
 		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,
-		Clients: []recovery.Client{{ID: "web"}, {ID: "quiet", PreventUserExistenceErrors: true}},
+		Clients: []recovery.Client{{ID: "web", RevealUserExistence: true}, {ID: "quiet"}},
 		Keys:    []recovery.Key{{ID: "k1", Secret: loadKey()}},
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
@@ -158,7 +160,7 @@ func ExampleTemplate() {
 // one account within a day.
 func ExamplePolicy_GuessProbability() {
 	fmt.Printf("%.2g\n", recovery.Policy{}.GuessProbability())
-	fmt.Printf("%.2g\n", recovery.Policy{Budget: 20}.GuessProbability())
+	fmt.Printf("%.2g\n", recovery.Policy{FailureBudget: 20}.GuessProbability())
 	// Output:
 	// 0.00012
 	// 0.00048

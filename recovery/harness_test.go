@@ -89,10 +89,12 @@ func newEnv(t *testing.T, mutate ...func(*recovery.Config)) *env {
 		Codes:  e.codes,
 		Sender: e.sender,
 		Clients: []recovery.Client{
-			{ID: "web"},
-			{ID: "private", Secret: testSecret},
-			{ID: "quiet", PreventUserExistenceErrors: true},
+			{ID: "web", RevealUserExistence: true},
+			{ID: "private", Secret: testSecret, RevealUserExistence: true},
+			{ID: "quiet"},
 		},
+		// Tests read the code right after Recover.
+		Outbox: recovery.NewInlineOutbox(),
 		Keys:   []recovery.Key{testKey},
 		Hasher: recoverytest.InsecureHasher{},
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -108,6 +110,9 @@ func newEnv(t *testing.T, mutate ...func(*recovery.Config)) *env {
 // rebuild makes a new engine from e.cfg over the same stores.
 func (e *env) rebuild() {
 	e.t.Helper()
+	if e.cfg.Outbox != nil {
+		e.cfg.Outbox = recovery.NewInlineOutbox() // an outbox serves one engine
+	}
 	eng, err := recovery.New(e.cfg)
 	if err != nil {
 		e.t.Fatalf("recovery.New: %v", err)

@@ -196,12 +196,18 @@ type EventKind string
 
 // Event kinds.
 const (
-	// EventRequested: a code was issued for a real user (Recover).
+	// EventRequested: Recover issued a code for a real user and handed it
+	// to delivery.
 	EventRequested EventKind = "requested"
 	// EventDelivered: the sender accepted the message.
 	EventDelivered EventKind = "delivered"
-	// EventDeliveryFailed: the sender failed; the code was revoked.
+	// EventDeliveryFailed: the message could not be delivered (the sender
+	// failed, the outbox was full or gave up); Err says why, without the
+	// code. A code the outbox gave up on was revoked.
 	EventDeliveryFailed EventKind = "delivery_failed"
+	// EventDeliveryExpired: a delivery waited past its code's expiry and
+	// was dropped unsent.
+	EventDeliveryExpired EventKind = "delivery_expired"
 	// EventConfirmed: a password was reset (Confirm).
 	EventConfirmed EventKind = "confirmed"
 	// EventRejected: the request failed; Reason holds the error name.
@@ -209,7 +215,7 @@ const (
 	// EventRateLimited: TooManyRequests, LimitExceeded or
 	// TooManyFailedAttempts; Reason holds the error name.
 	EventRateLimited EventKind = "rate_limited"
-	// EventSimulated: existence errors are prevented and the answer was
+	// EventSimulated: the client hides user existence and the answer was
 	// simulated (unknown user, or one that cannot receive a code).
 	EventSimulated EventKind = "simulated"
 )
@@ -220,7 +226,9 @@ type Event struct {
 	Kind      EventKind
 	Operation Operation
 	PoolID    string
-	ClientID  string
+	// ClientID is the app client's ID, or empty when the request named no
+	// configured client.
+	ClientID string
 	// Sub is the user's sub when a user was found; empty otherwise.
 	Sub string
 	// Medium is the delivery medium, when one was chosen.

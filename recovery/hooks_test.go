@@ -263,12 +263,17 @@ func TestObserverEvents(t *testing.T) {
 	for _, ev := range events {
 		kinds = append(kinds, string(ev.Kind)+":"+ev.Reason)
 	}
-	want := "requested: delivered: rejected:CodeMismatchException confirmed: simulated:"
+	// A client that reveals existence delivers during the request, so the
+	// delivery is reported before the request's outcome.
+	want := "delivered: requested: rejected:CodeMismatchException confirmed: simulated:"
 	if strings.Join(kinds, " ") != want {
 		t.Fatalf("events %v, want %s", kinds, want)
 	}
-	if events[0].Sub != u.Sub || events[0].Medium != recovery.Email || events[0].AnalyticsEndpointID != "ep-1" || events[0].PoolID != pool || events[0].ClientID != "web" {
-		t.Fatalf("first event %+v", events[0])
+	if events[0].Sub != u.Sub || events[0].Medium != recovery.Email || events[0].PoolID != pool || events[0].ClientID != "web" {
+		t.Fatalf("delivery event %+v", events[0])
+	}
+	if events[1].Sub != u.Sub || events[1].Medium != recovery.Email || events[1].AnalyticsEndpointID != "ep-1" || events[1].PoolID != pool || events[1].ClientID != "web" {
+		t.Fatalf("request event %+v", events[1])
 	}
 	for range 5 {
 		e.recover("web", "alice")

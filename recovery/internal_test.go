@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"io"
@@ -149,23 +150,50 @@ func TestMask(t *testing.T) {
 }
 
 func TestSimulatedDetailsStable(t *testing.T) {
-	key := newMacPool(bytes.Repeat([]byte{7}, 32))
-	a := simulatedDetails(key, "p", "ghost", "ghost", VerifiedEmail)
-	b := simulatedDetails(key, "p", "ghost", "Ghost", VerifiedEmail)
+	build := func(ar []RecoveryMechanism) *Engine {
+		e, err := New(Config{
+			Users: nopUsers{}, Codes: nopCodes{}, Sender: SenderFunc(func(context.Context, Message) error { return nil }),
+			Clients: []Client{{ID: "web"}}, Keys: []Key{{ID: "k", Secret: bytes.Repeat([]byte{7}, 32)}},
+			AccountRecovery: ar,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	email := build([]RecoveryMechanism{VerifiedEmail})
+	a, b := email.simulatedDetails("ghost"), email.simulatedDetails(FoldIdentifier("GHOST"))
 	if a != b || a.DeliveryMedium != Email || !strings.HasSuffix(a.Destination, "***") || !strings.Contains(a.Destination, "***@") {
 		t.Fatalf("simulated email details %+v and %+v: want equal, masked like an email", a, b)
 	}
-	s := simulatedDetails(key, "p", "ghost", "ghost", VerifiedPhoneNumber)
-	if s.DeliveryMedium != SMS || s.AttributeName != "phone_number" || !strings.HasPrefix(s.Destination, "+***") {
-		t.Fatalf("simulated SMS details %+v", s)
+	phone := build([]RecoveryMechanism{VerifiedPhoneNumber})
+	if s := phone.simulatedDetails("ghost"); s.DeliveryMedium != SMS || s.AttributeName != "phone_number" || !strings.HasPrefix(s.Destination, "+*******") || len(s.Destination) != 12 {
+		t.Fatalf("simulated SMS details %+v: want 11 digits", s)
 	}
-	if d := simulatedDetails(key, "p", "x", "bob@example.com", VerifiedPhoneNumber); d.Destination != "b***@e***" || d.DeliveryMedium != Email {
-		t.Fatalf("email-like identifier: %+v", d)
+	if d := email.simulatedDetails("bob@example.com"); d.Destination != "b***@e***" || d.DeliveryMedium != Email {
+		t.Fatalf("email-like identifier, email pool: %+v", d)
 	}
-	if d := simulatedDetails(key, "p", "x", "+15555550199", VerifiedEmail); d.Destination != "+*******0199" || d.DeliveryMedium != SMS {
-		t.Fatalf("phone-like identifier: %+v", d)
+	if d := phone.simulatedDetails("+15555550199"); d.Destination != "+*******0199" || d.DeliveryMedium != SMS {
+		t.Fatalf("phone-like identifier, phone pool: %+v", d)
+	}
+	if d := phone.simulatedDetails("bob@example.com"); d.DeliveryMedium != SMS {
+		t.Fatalf("email-like identifier, phone-only pool: %+v, want SMS (a real user there gets SMS or nothing)", d)
 	}
 }
+
+type nopUsers struct{}
+
+func (nopUsers) FindUser(context.Context, string, UserQuery) (User, error) {
+	return User{}, ErrUserNotFound
+}
+func (nopUsers) SetPassword(context.Context, string, PasswordChange) error { return nil }
+
+type nopCodes struct{}
+
+func (nopCodes) Issue(context.Context, IssueParams) (Outcome, error)     { return OutcomeOK, nil }
+func (nopCodes) Check(context.Context, CheckParams) (Outcome, error)     { return OutcomeExpired, nil }
+func (nopCodes) Revoke(context.Context, string, string, KeyedHash) error { return nil }
+func (nopCodes) Restore(context.Context, RestoreParams) error            { return nil }
 
 func TestArgon2id(t *testing.T) {
 	h := Argon2id{Memory: 1024, Iterations: 1}
@@ -204,8 +232,11 @@ func TestDefaultPolicyFigures(t *testing.T) {
 	if g := p.GuessProbability(); g != 1.2e-4 {
 		t.Fatalf("GuessProbability() = %g, want 1.2e-4 (5 guesses/h * 24 h / 10^6)", g)
 	}
-	if g := (Policy{Budget: 20}).GuessProbability(); g != 4.8e-4 {
-		t.Fatalf("Budget 20: %g, want 4.8e-4", g)
+	if g := (Policy{FailureBudget: 20}).GuessProbability(); g != 4.8e-4 {
+		t.Fatalf("FailureBudget 20: %g, want 4.8e-4", g)
+	}
+	if g := (Policy{Budget: 20}).GuessProbability(); g != 1.2e-4 {
+		t.Fatalf("Budget 20: %g, want 1.2e-4 (requests add no guesses)", g)
 	}
 	if g := (Policy{BudgetWindow: 7 * time.Hour}).GuessProbability(); g != 5*4/1e6 {
 		t.Fatalf("7h window: %g, want 2e-5 (ceil(24/7)=4 windows)", g)

@@ -18,6 +18,9 @@ import (
 type PasswordPolicy struct {
 	// MinLength is the minimum length in characters, 6 to 99.
 	MinLength int
+	// MaxLength is the maximum length in characters, MinLength to 256.
+	// Zero means 256, Cognito's limit.
+	MaxLength int
 	// RequireUppercase, RequireLowercase, RequireNumbers and RequireSymbols
 	// each demand at least one such character. Symbols are Cognito's set:
 	// ^ $ * . [ ] { } ( ) ? - " ! @ # % & / \ , > < ' : ; | _ ~ ` + =
@@ -33,6 +36,9 @@ type PasswordPolicy struct {
 func DefaultPasswordPolicy() *PasswordPolicy {
 	return &PasswordPolicy{MinLength: 8, RequireUppercase: true, RequireLowercase: true, RequireNumbers: true, RequireSymbols: true}
 }
+
+// DefaultPasswordMaxLength is Cognito's longest password, in characters.
+const DefaultPasswordMaxLength = 256
 
 const cognitoSymbols = "^$*.[]{}()?-\"!@#%&/\\,><':;|_~`+="
 
@@ -54,10 +60,17 @@ func (p *PasswordPolicy) Check(password string) error {
 			symbol = true
 		}
 	}
+	maxLen := p.MaxLength
+	if maxLen == 0 {
+		maxLen = DefaultPasswordMaxLength
+	}
 	var rule string
+	n := utf8.RuneCountInString(password)
 	switch {
-	case utf8.RuneCountInString(password) < p.MinLength:
+	case n < p.MinLength:
 		rule = "Password not long enough"
+	case n > maxLen:
+		rule = fmt.Sprintf("Password must be at most %d characters long", maxLen)
 	case p.RequireUppercase && !upper:
 		rule = "Password must have uppercase characters"
 	case p.RequireLowercase && !lower:
@@ -77,6 +90,9 @@ func (p *PasswordPolicy) validate() []error {
 	if p.MinLength < 6 || p.MinLength > 99 {
 		errs = append(errs, fmt.Errorf("recovery: PasswordPolicy.MinLength is %d: use 6 to 99 (Cognito's range; default 8)", p.MinLength))
 	}
+	if p.MaxLength != 0 && (p.MaxLength < p.MinLength || p.MaxLength > DefaultPasswordMaxLength) {
+		errs = append(errs, fmt.Errorf("recovery: PasswordPolicy.MaxLength is %d: use MinLength to 256, or 0 for 256", p.MaxLength))
+	}
 	if p.HistorySize < 0 || p.HistorySize > 24 {
 		errs = append(errs, fmt.Errorf("recovery: PasswordPolicy.HistorySize is %d: use 0 (off) to 24", p.HistorySize))
 	}
@@ -93,6 +109,14 @@ type PasswordHasher interface {
 	// Verify reports whether password matches encoded. A malformed encoded
 	// value is an error.
 	Verify(password, encoded string) (bool, error)
+}
+
+// PasswordLengthLimiter is an optional ability of a PasswordHasher that
+// cannot hash passwords beyond a length (bcrypt reads 72 bytes at most):
+// the engine refuses longer passwords with InvalidPasswordException before
+// the code is used up, instead of failing after.
+type PasswordLengthLimiter interface {
+	MaxPasswordBytes() int
 }
 
 // Argon2id is the default PasswordHasher: argon2id from golang.org/x/crypto,

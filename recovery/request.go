@@ -3,6 +3,7 @@ package recovery
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 )
 
 // RecoverRequest is Cognito's ForgotPassword request.
@@ -15,14 +16,19 @@ type RecoverRequest struct {
 	// Username is the username, a verified alias (email, phone_number,
 	// preferred_username) or the user's sub. Required.
 	Username string
-	// UserContextData carries the caller's IP address (used by the per-IP
-	// request limit) and opaque risk data for the RiskCheck hook.
+	// UserContextData carries the end user's IP address and opaque risk
+	// data for the RiskCheck hook. The address counts for the per-IP
+	// request limit only for a client with TrustUserContextIP.
 	UserContextData *UserContextData
 	// AnalyticsMetadata is passed to the Observer.
 	AnalyticsMetadata *AnalyticsMetadata
 	// ClientMetadata is passed verbatim to the hooks this call invokes and
 	// is never stored.
 	ClientMetadata map[string]string
+	// SourceIP is the address the request came from, as your transport saw
+	// it (cognitohttp sets it from the connection and your trusted
+	// proxies). Not a Cognito field: the per-IP request limit keys on it.
+	SourceIP netip.Addr
 }
 
 // ConfirmRequest is Cognito's ConfirmForgotPassword request.
@@ -43,11 +49,13 @@ type ConfirmRequest struct {
 	AnalyticsMetadata *AnalyticsMetadata
 	// ClientMetadata as in RecoverRequest.
 	ClientMetadata map[string]string
+	// SourceIP as in RecoverRequest.
+	SourceIP netip.Addr
 }
 
 // UserContextData describes the caller for risk checks and rate limits.
 type UserContextData struct {
-	// IPAddress is the end user's address; the per-IP request limit keys on it.
+	// IPAddress is the end user's address, as the caller reports it.
 	IPAddress string
 	// EncodedData is opaque device data for the RiskCheck hook.
 	EncodedData string

@@ -107,3 +107,33 @@ type PasswordHistory interface {
 	// this history.
 	RecentPasswordHashes(ctx context.Context, pool, sub string, n int) ([]string, error)
 }
+
+// CodeConsumingSetter is an optional ability of a UserStore that shares a
+// database with the CodeStore: it consumes a code and stores the new
+// password in one transaction, so that a failure (a cut connection, a
+// failed statement) leaves both as they were and the user can retry with
+// the same code, while one code never sets two passwords. pgxstore's user
+// stores have it when built with their code store.
+type CodeConsumingSetter interface {
+	// ConsumesCodesOf reports whether SetPasswordConsuming works on the
+	// records of codes; the engine uses the ability only for its own
+	// CodeStore.
+	ConsumesCodesOf(codes CodeStore) bool
+	// SetPasswordConsuming runs check as CodeStore.Check does (check has
+	// Consume set) and, when it answers OutcomeOK, stores change as
+	// SetPassword does, all in one transaction; on any other outcome
+	// nothing is stored. An error means neither happened.
+	SetPasswordConsuming(ctx context.Context, pool string, check CheckParams, change PasswordChange) (Outcome, error)
+}
+
+// PasswordHashReader is an optional ability of a UserStore: it reads the
+// stored password hash of the user with this sub ("" when the user has
+// none). When SetPassword fails after the code was consumed, the engine
+// reads the hash back to tell a change that was applied (only its reply was
+// lost) from one that was not, and makes the code usable again only in the
+// second case, so that a failure wastes no code and one code never sets two
+// passwords. Without it the engine assumes a failed SetPassword stored
+// nothing. memstore and pgxstore have it.
+type PasswordHashReader interface {
+	StoredPasswordHash(ctx context.Context, pool, sub string) (string, error)
+}

@@ -1,27 +1,33 @@
-// Package asyncsender wraps a recovery.Sender so that Send only queues the
-// message and returns at once; a fixed pool of workers delivers it in the
-// background, with retries.
+// Package asyncsender is a recovery.Outbox in memory: a bounded queue and a
+// fixed pool of workers that compose and send each delivery through the
+// engine, retrying failed attempts with backoff.
 //
-// This keeps the mail server's latency out of ForgotPassword's answer, so a
-// request for a real user takes as long as one for an unknown user (whose
-// answer is simulated and sends nothing): without it, response times tell
-// an attacker which accounts exist. The price is that a delivery failure
-// can no longer reach the caller as CodeDeliveryFailureException; it is
-// reported to Options.Observer as a recovery.EventDeliveryFailed event and
-// logged instead. A full queue is still reported at once: Send returns an
-// error wrapping ErrQueueFull, which the engine answers with
-// CodeDeliveryFailureException.
+// The engine puts a delivery (or, for an identifier that matches nobody, a
+// decoy) into the queue and answers at once, so the custom-message hook,
+// rendering and the mail server's latency never reach the caller: a request
+// for a real user takes as long as one for an unknown identifier. A
+// delivery failure reaches the Observer and the log (through the engine's
+// Abandon), never the caller.
+//
+//	queue, err := asyncsender.New(asyncsender.Options{Workers: 16})
+//	engine, err := recovery.New(recovery.Config{..., Sender: smtp, Outbox: queue})
+//	defer engine.Close(ctx) // drains the queue
 //
 // Workers never use the request's context, which ends with the request:
 // each attempt gets Options.AttemptTimeout from a context that lives until
-// Close gives up. Close stops accepting messages, lets the workers drain
-// the queue until its context ends, and reports what was left undelivered.
+// Close gives up. Close stops accepting deliveries, lets the workers drain
+// the queue until its context ends, and abandons what is left.
 //
-// Queued messages hold codes in memory until delivered; they are never
-// logged (see recovery.Message's LogValue), and are lost if the process
-// dies. Wrap a sender that already retries (webhooksender) with
-// Options.MaxAttempts 1, or give that sender MaxAttempts 1, so that
-// retries do not multiply.
+// Queued deliveries hold codes in memory and are lost if the process dies;
+// a durable outbox keeps them across restarts. Give the inner sender no
+// retries of its own (webhooksender's MaxAttempts 1), or Options.MaxAttempts
+// 1 here, so that retries do not multiply.
+//
+// Sizing: a queue absorbs a burst as long as the workers keep up on
+// average. Workers deliver Workers / (mean delivery time) messages a
+// second (16 workers and a 10 ms mail server: 1,600/s); set Workers so
+// that this exceeds the peak rate of real requests, and QueueSize to the
+// number of requests in the longest burst (or outage) you want to ride out.
 package asyncsender
 
 import (
@@ -29,9 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,123 +43,89 @@ import (
 	"github.com/recoverykit/recoverykit/recovery"
 )
 
-var _ recovery.Sender = (*Sender)(nil)
+var _ recovery.Outbox = (*Queue)(nil)
 
 var (
-	// ErrQueueFull is wrapped by Send's error when the queue has no room.
+	// ErrQueueFull is wrapped by Put's error when the queue has no room.
 	ErrQueueFull = errors.New("asyncsender: queue full")
-	// ErrClosed is returned by Send after Close.
-	ErrClosed = errors.New("asyncsender: sender is closed")
-	// ErrDropped is the error of the EventDeliveryFailed event reported for
-	// a message that Close left undelivered.
-	ErrDropped = errors.New("asyncsender: message dropped undelivered at shutdown")
+	// ErrClosed is returned by Put after Close.
+	ErrClosed = errors.New("asyncsender: queue is closed")
+	// ErrDropped is the error a delivery that Close left undelivered is
+	// abandoned with.
+	ErrDropped = errors.New("asyncsender: delivery dropped undelivered at shutdown")
 )
 
 // Defaults for Options' zero values.
 const (
-	DefaultQueueSize      = 1024
-	DefaultWorkers        = 4
+	DefaultQueueSize      = 8192
+	DefaultWorkers        = 16
 	DefaultMaxAttempts    = 3
 	DefaultAttemptTimeout = 30 * time.Second
 	DefaultBaseDelay      = time.Second
 	DefaultMaxDelay       = 30 * time.Second
 )
 
-// Options configure a Sender. Every zero value means the default documented
+// Options configure a Queue. Every zero value means the default documented
 // on its field.
 type Options struct {
-	// QueueSize is how many messages may wait; Send fails with
-	// ErrQueueFull beyond it. Default 1024.
+	// QueueSize is how many deliveries may wait; Put fails with
+	// ErrQueueFull beyond it. Default 8192.
 	QueueSize int
-	// Workers is how many messages are delivered at once. Default 4.
+	// Workers is how many deliveries are made at once. Default 16.
 	Workers int
-	// MaxAttempts bounds the attempts per message, the first included; 1
+	// MaxAttempts bounds the attempts per delivery, the first included; 1
 	// means no retry. Default 3.
 	MaxAttempts int
 	// AttemptTimeout bounds each attempt. Default 30 s.
 	AttemptTimeout time.Duration
 	// BaseDelay is the wait before the second attempt; it doubles for each
 	// later one, and each wait is drawn uniformly from zero to that value
-	// (full jitter). A worker waits with its message, so long delays slow
+	// (full jitter). A worker waits with its delivery, so long delays slow
 	// the queue. Default 1 s.
 	BaseDelay time.Duration
 	// MaxDelay caps each wait. Default 30 s.
 	MaxDelay time.Duration
 	// Retryable says whether a failed attempt is worth repeating. Default
-	// DefaultRetryable.
+	// recovery.Retryable.
 	Retryable func(error) bool
-
-	// Observer, when set, receives an EventDeliveryFailed event for every
-	// message given up on (failed after its attempts, or dropped by Close)
-	// and, with ReportDelivered, an EventDelivered event for every message
-	// delivered. Events carry the message's pool, client, sub and medium,
-	// the time it was queued and how long it waited; never the code.
-	// Observer is called from the workers and must be safe for concurrent
-	// use; its panics are contained.
-	Observer recovery.Observer
-	// ReportDelivered makes the Observer see successful deliveries too.
-	// Off by default: the engine already reports EventDelivered when Send
-	// queues the message, so an Observer shared with the engine would count
-	// each message twice.
-	ReportDelivered bool
-	// Logger receives a Warn line for every message given up on (with its
-	// sub, never its code) and one for the messages Close dropped. Default
-	// slog.Default().
+	// Logger receives one Warn line when Close leaves deliveries undelivered
+	// (each one is also abandoned through the engine, which logs it).
+	// Default slog.Default().
 	Logger *slog.Logger
-	// Now is the clock for events. Default time.Now.
-	Now func() time.Time
 }
 
-// DefaultRetryable retries every error except a misconfiguration
-// (recovery.ErrDeliveryUnauthorized, recovery.ErrDeliveryForbidden) and an
-// error that reports Temporary() == false, as smtpsender's and
-// webhooksender's errors do for permanent failures.
-func DefaultRetryable(err error) bool {
-	if errors.Is(err, recovery.ErrDeliveryUnauthorized) || errors.Is(err, recovery.ErrDeliveryForbidden) {
-		return false
-	}
-	var t interface{ Temporary() bool }
-	if errors.As(err, &t) {
-		return t.Temporary()
-	}
-	return true
-}
-
-// Stats are the Sender's counters since New.
+// Stats are the Queue's counters since New.
 type Stats struct {
-	// Queued counts messages accepted by Send.
+	// Queued counts deliveries accepted by Put, decoys included.
 	Queued uint64
-	// Delivered counts messages the inner sender accepted.
+	// Delivered counts deliveries the engine completed (sent, or dropped
+	// as a decoy or expired).
 	Delivered uint64
-	// Failed counts messages given up on after their attempts.
+	// Failed counts deliveries given up on after their attempts.
 	Failed uint64
-	// Rejected counts Sends refused because the queue was full.
+	// Rejected counts Puts refused because the queue was full.
 	Rejected uint64
-	// Dropped counts accepted messages Close left undelivered.
+	// Dropped counts accepted deliveries Close left undelivered.
 	Dropped uint64
 	// Retries counts attempts after the first.
 	Retries uint64
-	// InQueue is how many messages wait now.
+	// InQueue is how many deliveries wait now.
 	InQueue int
-	// InFlight is how many messages workers hold now (sending or waiting
+	// InFlight is how many deliveries workers hold now (sending or waiting
 	// to retry).
 	InFlight int
 }
 
-type job struct {
-	m      recovery.Message
-	queued time.Time
-}
-
-// Sender queues messages for a pool of workers. It is safe for concurrent
-// use. Build it with New and stop it with Close.
-type Sender struct {
-	next recovery.Sender
+// Queue is the in-memory outbox. It is safe for concurrent use. Build it
+// with New, give it to one engine as Config.Outbox, and stop it with
+// Engine.Close (or Close).
+type Queue struct {
 	opts Options
+	d    recovery.Deliverer
 
 	mu     sync.RWMutex // guards closed against the close of queue
 	closed bool
-	queue  chan job
+	queue  chan recovery.Delivery
 
 	base      context.Context // ends when Close gives up waiting
 	abort     context.CancelFunc
@@ -166,14 +136,11 @@ type Sender struct {
 	inFlight                                              atomic.Int64
 }
 
-// New starts Options.Workers workers delivering through next. Call Close
-// to stop them.
-func New(next recovery.Sender, opts Options) (*Sender, error) {
+// New checks opts and returns a Queue. Its workers start when an engine
+// binds it (recovery.New does).
+func New(opts Options) (*Queue, error) {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("asyncsender: "+format, args...)) }
-	if next == nil {
-		add("the inner sender is nil: pass the Sender that delivers (smtpsender, webhooksender)")
-	}
 	for _, f := range []struct {
 		name string
 		v    int
@@ -201,26 +168,14 @@ func New(next recovery.Sender, opts Options) (*Sender, error) {
 	opts.BaseDelay = or(opts.BaseDelay, DefaultBaseDelay)
 	opts.MaxDelay = or(opts.MaxDelay, DefaultMaxDelay)
 	if opts.Retryable == nil {
-		opts.Retryable = DefaultRetryable
+		opts.Retryable = recovery.Retryable
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-
-	s := &Sender{next: next, opts: opts, queue: make(chan job, opts.QueueSize), done: make(chan struct{})}
-	s.base, s.abort = context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for range opts.Workers {
-		wg.Go(s.work)
-	}
-	go func() {
-		wg.Wait()
-		close(s.done)
-	}()
-	return s, nil
+	q := &Queue{opts: opts, queue: make(chan recovery.Delivery, opts.QueueSize), done: make(chan struct{})}
+	q.base, q.abort = context.WithCancel(context.Background())
+	return q, nil
 }
 
 func or[T comparable](v, def T) T {
@@ -231,147 +186,165 @@ func or[T comparable](v, def T) T {
 	return v
 }
 
-// Send queues m and returns nil at once, or an error wrapping ErrQueueFull
-// when the queue is full, or ErrClosed after Close. It does not keep ctx:
-// delivery happens after the request has ended.
-func (s *Sender) Send(_ context.Context, m recovery.Message) error {
-	m.ClientMetadata = maps.Clone(m.ClientMetadata) // the caller may reuse its map
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
+// Bind implements recovery.Outbox: it starts the workers, which deliver
+// through d. A Queue serves one engine.
+func (q *Queue) Bind(d recovery.Deliverer) error {
+	if d == nil {
+		return errors.New("asyncsender: Bind: the deliverer is nil")
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.d != nil {
+		return errors.New("asyncsender: the queue is bound to an engine already: give each engine its own Queue")
+	}
+	q.d = d
+	var wg sync.WaitGroup
+	for range q.opts.Workers {
+		wg.Go(q.work)
+	}
+	go func() {
+		wg.Wait()
+		close(q.done)
+	}()
+	return nil
+}
+
+// Put implements recovery.Outbox: it queues d and returns nil at once, or
+// an error wrapping ErrQueueFull when the queue is full, or ErrClosed after
+// Close. It does not keep ctx: delivery happens after the request ended.
+func (q *Queue) Put(_ context.Context, d recovery.Delivery) error {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	switch {
+	case q.closed:
 		return ErrClosed
+	case q.d == nil:
+		return errors.New("asyncsender: the queue is not bound: give it to recovery.New as Config.Outbox")
 	}
 	select {
-	case s.queue <- job{m: m, queued: s.opts.Now()}:
-		s.queued.Add(1)
+	case q.queue <- d:
+		q.queued.Add(1)
 		return nil
 	default:
-		s.rejected.Add(1)
-		return fmt.Errorf("%w: %d messages are waiting; raise Options.QueueSize or Workers, or check the inner sender", ErrQueueFull, cap(s.queue))
+		q.rejected.Add(1)
+		return fmt.Errorf("%w: %d deliveries are waiting; raise Options.QueueSize or Workers, or check the sender", ErrQueueFull, cap(q.queue))
 	}
 }
 
 // Stats returns the counters.
-func (s *Sender) Stats() Stats {
+func (q *Queue) Stats() Stats {
 	return Stats{
-		Queued: s.queued.Load(), Delivered: s.delivered.Load(), Failed: s.failed.Load(),
-		Rejected: s.rejected.Load(), Dropped: s.dropped.Load(), Retries: s.retries.Load(),
-		InQueue: len(s.queue), InFlight: int(s.inFlight.Load()),
+		Queued: q.queued.Load(), Delivered: q.delivered.Load(), Failed: q.failed.Load(),
+		Rejected: q.rejected.Load(), Dropped: q.dropped.Load(), Retries: q.retries.Load(),
+		InQueue: len(q.queue), InFlight: int(q.inFlight.Load()),
 	}
 }
 
-// DroppedError is Close's error when messages were left undelivered.
+// DroppedError is Close's error when deliveries were left undelivered.
 type DroppedError struct {
-	// Dropped is how many accepted messages were never delivered.
+	// Dropped is how many accepted deliveries were never made.
 	Dropped uint64
 	// Err is the context's error that ended the drain.
 	Err error
 }
 
-// Error says how many messages were dropped.
+// Error says how many deliveries were dropped.
 func (e *DroppedError) Error() string {
-	return fmt.Sprintf("asyncsender: closed with %d messages undelivered: %v", e.Dropped, e.Err)
+	return fmt.Sprintf("asyncsender: closed with %d deliveries undelivered: %v", e.Dropped, e.Err)
 }
 
 // Unwrap returns ErrDropped and the context's error.
 func (e *DroppedError) Unwrap() []error { return []error{ErrDropped, e.Err} }
 
-// Close stops accepting messages and waits for the workers to deliver what
+// Close stops accepting deliveries and waits for the workers to make what
 // is queued. When ctx ends first, it cancels the attempts in progress,
-// drops every message not yet delivered, and returns a *DroppedError
-// saying how many (also in Stats().Dropped); each dropped message is
-// reported to the Observer. Close returns only after every worker has
-// stopped, which needs the inner sender to honour its context. Calling
-// Close again waits the same way and returns the same kind of answer.
-func (s *Sender) Close(ctx context.Context) error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		close(s.queue)
-		s.mu.Unlock()
+// abandons every delivery not yet made, and returns a *DroppedError saying
+// how many (also in Stats().Dropped). Close returns only after every worker
+// has stopped, which needs the sender to honour its context. Calling Close
+// again waits the same way and returns the same kind of answer.
+func (q *Queue) Close(ctx context.Context) error {
+	q.closeOnce.Do(func() {
+		q.mu.Lock()
+		q.closed = true
+		close(q.queue)
+		if q.d == nil { // never bound: no worker will close done
+			close(q.done)
+		}
+		q.mu.Unlock()
 	})
 	select {
-	case <-s.done:
+	case <-q.done:
 	case <-ctx.Done():
-		s.abort()
-		<-s.done
+		q.abort()
+		<-q.done
 	}
-	s.abort() // releases the base context
-	if n := s.dropped.Load(); n > 0 {
+	q.abort() // releases the base context
+	if n := q.dropped.Load(); n > 0 {
 		err := ctx.Err()
 		if err == nil {
 			err = context.Canceled
 		}
-		s.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "asyncsender: closed with messages undelivered", slog.Uint64("dropped", n))
+		q.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "asyncsender: closed with deliveries undelivered", slog.Uint64("dropped", n))
 		return &DroppedError{Dropped: n, Err: err}
 	}
 	return nil
 }
 
-func (s *Sender) work() {
-	for j := range s.queue {
-		s.deliver(j)
+func (q *Queue) work() {
+	for d := range q.queue {
+		q.deliver(d)
 	}
 }
 
-// deliver tries one message until it is delivered, given up on, or the
-// Sender is aborted.
-func (s *Sender) deliver(j job) {
-	if s.base.Err() != nil {
-		s.drop(j)
+// deliver tries one delivery until it is made, given up on, or the Queue is
+// aborted.
+func (q *Queue) deliver(d recovery.Delivery) {
+	if q.base.Err() != nil {
+		q.drop(d)
 		return
 	}
-	s.inFlight.Add(1)
-	defer s.inFlight.Add(-1)
+	q.inFlight.Add(1)
+	defer q.inFlight.Add(-1)
 	var err error
-	attempt := 1
-	for ; ; attempt++ {
-		err = s.try(j.m)
-		if err == nil {
-			s.delivered.Add(1)
-			if s.opts.ReportDelivered {
-				s.observe(j, recovery.EventDelivered, nil)
-			}
+	for attempt := 1; ; attempt++ {
+		if err = q.try(d); err == nil {
+			q.delivered.Add(1)
 			return
 		}
-		if s.base.Err() != nil {
-			s.drop(j)
+		if q.base.Err() != nil {
+			q.drop(d)
 			return
 		}
-		if attempt >= s.opts.MaxAttempts || !s.opts.Retryable(err) {
+		if attempt >= q.opts.MaxAttempts || !q.opts.Retryable(err) {
 			break
 		}
-		s.retries.Add(1)
-		if !s.wait(s.backoff(attempt)) {
-			s.drop(j)
+		q.retries.Add(1)
+		if !q.wait(q.backoff(attempt)) {
+			q.drop(d)
 			return
 		}
 	}
-	s.failed.Add(1)
-	err = redact(err, j.m.Code)
-	s.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "asyncsender: delivery failed",
-		slog.String("pool", j.m.Pool), slog.String("client_id", j.m.ClientID), slog.String("sub", j.m.Sub),
-		slog.String("medium", string(j.m.Medium)), slog.Int("attempts", attempt), slog.String("error", err.Error()))
-	s.observe(j, recovery.EventDeliveryFailed, err)
+	q.failed.Add(1)
+	q.d.Abandon(context.Background(), d, err)
 }
 
 // try makes one attempt under its own timeout, containing a panic of the
-// inner sender.
-func (s *Sender) try(m recovery.Message) (err error) {
-	ctx, cancel := context.WithTimeout(s.base, s.opts.AttemptTimeout)
+// sender or a hook.
+func (q *Queue) try(d recovery.Delivery) (err error) {
+	ctx, cancel := context.WithTimeout(q.base, q.opts.AttemptTimeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("asyncsender: the inner sender %T panicked", s.next)
+			err = errors.New("asyncsender: the delivery panicked")
 		}
 	}()
-	return s.next.Send(ctx, m)
+	return q.d.Deliver(ctx, d)
 }
 
-func (s *Sender) backoff(attempt int) time.Duration {
-	ceiling := s.opts.MaxDelay
+func (q *Queue) backoff(attempt int) time.Duration {
+	ceiling := q.opts.MaxDelay
 	if attempt-1 < 40 {
-		ceiling = min(s.opts.BaseDelay<<(attempt-1), s.opts.MaxDelay)
+		ceiling = min(q.opts.BaseDelay<<(attempt-1), q.opts.MaxDelay)
 	}
 	if ceiling <= 0 {
 		return 0
@@ -379,55 +352,19 @@ func (s *Sender) backoff(attempt int) time.Duration {
 	return rand.N(ceiling + 1)
 }
 
-// wait sleeps for d; it returns false when the Sender is aborted first.
-func (s *Sender) wait(d time.Duration) bool {
+// wait sleeps for d; it returns false when the Queue is aborted first.
+func (q *Queue) wait(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-s.base.Done():
+	case <-q.base.Done():
 		return false
 	}
 }
 
-func (s *Sender) drop(j job) {
-	s.dropped.Add(1)
-	s.observe(j, recovery.EventDeliveryFailed, ErrDropped)
+func (q *Queue) drop(d recovery.Delivery) {
+	q.dropped.Add(1)
+	q.d.Abandon(context.Background(), d, ErrDropped)
 }
-
-func (s *Sender) observe(j job, kind recovery.EventKind, err error) {
-	if s.opts.Observer == nil {
-		return
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			s.opts.Logger.LogAttrs(context.Background(), slog.LevelError, "asyncsender: observer panicked")
-		}
-	}()
-	s.opts.Observer.Observe(context.Background(), recovery.Event{
-		Kind: kind, Operation: recovery.OpForgotPassword,
-		PoolID: j.m.Pool, ClientID: j.m.ClientID, Sub: j.m.Sub, Medium: j.m.Medium,
-		Err: err, Time: j.queued, Duration: s.opts.Now().Sub(j.queued),
-	})
-}
-
-// redact returns err with its text cleared of code, in case the inner
-// sender put it there; errors.Is and errors.As still see err.
-func redact(err error, code string) error {
-	if code == "" || !strings.Contains(err.Error(), code) {
-		return err
-	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), code, "[redacted]"), err: err}
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-// Error returns the redacted text.
-func (e *redactedError) Error() string { return e.msg }
-
-// Unwrap returns the original error.
-func (e *redactedError) Unwrap() error { return e.err }

@@ -1,13 +1,11 @@
 package asyncsender_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,382 +15,290 @@ import (
 	"github.com/recoverykit/recoverykit/recovery"
 )
 
-const code = "493817"
-
-func msg(i int) recovery.Message {
-	return recovery.Message{
-		Pool: "default", ClientID: "web", Medium: recovery.Email, To: fmt.Sprintf("u%d@example.com", i),
-		Username: fmt.Sprintf("u%d", i), Sub: fmt.Sprintf("sub-%d", i), Code: code, Text: "code " + code,
+func delivery(i int) recovery.Delivery {
+	return recovery.Delivery{
+		ID: fmt.Sprintf("msg_%032d", i), Pool: "default", ClientID: "web", Medium: recovery.Email,
+		To: fmt.Sprintf("u%d@example.com", i), Sub: fmt.Sprintf("sub-%d", i), Code: "493817",
+		ExpiresAt: time.Now().Add(time.Hour),
 	}
 }
 
-// events records what an Observer sees.
-type events struct {
-	mu sync.Mutex
-	ev []recovery.Event
+// deliverer is a recovery.Deliverer whose attempts a test controls.
+type deliverer struct {
+	mu        sync.Mutex
+	attempt   func(ctx context.Context, d recovery.Delivery, n int) error // n counts this delivery's attempts from 1
+	attempts  map[string]int
+	done      []string
+	abandoned map[string]error
 }
 
-func (e *events) Observe(_ context.Context, ev recovery.Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.ev = append(e.ev, ev)
+func newDeliverer(attempt func(ctx context.Context, d recovery.Delivery, n int) error) *deliverer {
+	if attempt == nil {
+		attempt = func(context.Context, recovery.Delivery, int) error { return nil }
+	}
+	return &deliverer{attempt: attempt, attempts: map[string]int{}, abandoned: map[string]error{}}
 }
 
-func (e *events) all() []recovery.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]recovery.Event(nil), e.ev...)
+func (f *deliverer) Deliver(ctx context.Context, d recovery.Delivery) error {
+	f.mu.Lock()
+	f.attempts[d.ID]++
+	n := f.attempts[d.ID]
+	f.mu.Unlock()
+	err := f.attempt(ctx, d, n)
+	if err == nil {
+		f.mu.Lock()
+		f.done = append(f.done, d.ID)
+		f.mu.Unlock()
+	}
+	return err
 }
 
-// quiet is a logger that writes into a buffer the test can read.
-type quiet struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+func (f *deliverer) Abandon(_ context.Context, d recovery.Delivery, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.abandoned[d.ID] = err
 }
 
-func (q *quiet) Write(p []byte) (int, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.buf.Write(p)
+func (f *deliverer) counts() (done, abandoned int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.done), len(f.abandoned)
 }
 
-func (q *quiet) String() string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.buf.String()
-}
-
-func newSender(t *testing.T, next recovery.Sender, opts asyncsender.Options) (*asyncsender.Sender, *quiet) {
+func newQueue(t *testing.T, d recovery.Deliverer, opts asyncsender.Options) *asyncsender.Queue {
 	t.Helper()
-	logs := &quiet{}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s, err := asyncsender.New(next, opts)
+	q, err := asyncsender.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := q.Bind(d); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		s.Close(ctx)
+		q.Close(ctx)
 	})
-	return s, logs
+	return q
 }
 
-func closeWithin(t *testing.T, s *asyncsender.Sender, d time.Duration) error {
+func closeWithin(t *testing.T, q *asyncsender.Queue, d time.Duration) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return s.Close(ctx)
+	return q.Close(ctx)
 }
 
-func TestSendQueuesAndReturns(t *testing.T) {
+func TestPutQueuesAndReturns(t *testing.T) {
 	release := make(chan struct{})
-	var got atomic.Int64
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
+	d := newDeliverer(func(ctx context.Context, _ recovery.Delivery, _ int) error {
 		select {
 		case <-release:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		got.Add(1)
-		return nil
-	})
-	s, _ := newSender(t, next, asyncsender.Options{Workers: 2})
-	start := time.Now()
-	for i := range 10 {
-		if err := s.Send(context.Background(), msg(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("10 Sends to a blocked sender took %s", d)
-	}
-	close(release)
-	if err := closeWithin(t, s, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	st := s.Stats()
-	if got.Load() != 10 || st.Queued != 10 || st.Delivered != 10 || st.InQueue != 0 || st.InFlight != 0 || st.Failed != 0 || st.Dropped != 0 {
-		t.Fatalf("delivered %d; stats %+v", got.Load(), st)
-	}
-}
-
-func TestQueueFull(t *testing.T) {
-	started := make(chan struct{}, 10)
-	release := make(chan struct{})
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		started <- struct{}{}
-		<-release
-		return nil
-	})
-	s, _ := newSender(t, next, asyncsender.Options{Workers: 1, QueueSize: 2})
-	if err := s.Send(context.Background(), msg(0)); err != nil {
-		t.Fatal(err)
-	}
-	<-started // the worker holds message 0; the queue is empty
-	for i := 1; i <= 2; i++ {
-		if err := s.Send(context.Background(), msg(i)); err != nil {
-			t.Fatalf("Send %d: %v", i, err)
-		}
-	}
-	err := s.Send(context.Background(), msg(3))
-	if !errors.Is(err, asyncsender.ErrQueueFull) {
-		t.Fatalf("Send to a full queue = %v, want ErrQueueFull", err)
-	}
-	if strings.Contains(err.Error(), code) {
-		t.Errorf("the error holds the code: %v", err)
-	}
-	if st := s.Stats(); st.Rejected != 1 || st.Queued != 3 || st.InQueue != 2 || st.InFlight != 1 {
-		t.Errorf("stats %+v", st)
-	}
-	close(release)
-	if err := closeWithin(t, s, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if st := s.Stats(); st.Delivered != 3 || st.Rejected != 1 {
-		t.Errorf("stats after Close %+v", st)
-	}
-}
-
-func TestCloseDrains(t *testing.T) {
-	var got atomic.Int64
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		got.Add(1)
-		return nil
-	})
-	s, _ := newSender(t, next, asyncsender.Options{Workers: 2})
-	for i := range 10 {
-		s.Send(context.Background(), msg(i))
-	}
-	start := time.Now()
-	if err := closeWithin(t, s, 5*time.Second); err != nil {
-		t.Fatalf("Close = %v", err)
-	}
-	if got.Load() != 10 {
-		t.Fatalf("%d of 10 delivered", got.Load())
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("draining 10 x 20ms on 2 workers took %s", d)
-	}
-	if err := s.Send(context.Background(), msg(11)); !errors.Is(err, asyncsender.ErrClosed) {
-		t.Errorf("Send after Close = %v, want ErrClosed", err)
-	}
-	if err := closeWithin(t, s, time.Second); err != nil {
-		t.Errorf("second Close = %v", err)
-	}
-}
-
-func TestCloseDeadlineDrops(t *testing.T) {
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		<-ctx.Done() // a server that never answers
-		return ctx.Err()
-	})
-	var obs events
-	s, logs := newSender(t, next, asyncsender.Options{Workers: 1, Observer: &obs, AttemptTimeout: time.Hour})
-	for i := range 5 {
-		s.Send(context.Background(), msg(i))
-	}
-	start := time.Now()
-	err := closeWithin(t, s, 100*time.Millisecond)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Close took %s past a 100ms deadline", d)
-	}
-	var de *asyncsender.DroppedError
-	if !errors.As(err, &de) || de.Dropped != 5 || !errors.Is(err, asyncsender.ErrDropped) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Close = %v, want 5 dropped", err)
-	}
-	if st := s.Stats(); st.Dropped != 5 || st.Delivered != 0 || st.Failed != 0 || st.InQueue != 0 || st.InFlight != 0 {
-		t.Errorf("stats %+v", st)
-	}
-	ev := obs.all()
-	if len(ev) != 5 {
-		t.Fatalf("%d events, want 5", len(ev))
-	}
-	for _, e := range ev {
-		if e.Kind != recovery.EventDeliveryFailed || !errors.Is(e.Err, asyncsender.ErrDropped) || !strings.HasPrefix(e.Sub, "sub-") {
-			t.Errorf("event %+v", e)
-		}
-	}
-	if !strings.Contains(logs.String(), "dropped=5") || strings.Contains(logs.String(), code) {
-		t.Errorf("logs:\n%s", logs)
-	}
-}
-
-func TestFailureAfterRetriesReachesObserver(t *testing.T) {
-	var calls atomic.Int64
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		calls.Add(1)
-		// A careless sender puts the code in its error.
-		return fmt.Errorf("relay said no to %s: %s", m.To, m.Code)
-	})
-	var obs events
-	s, logs := newSender(t, next, asyncsender.Options{Observer: &obs, MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond})
-	m := msg(1)
-	m.Medium = recovery.SMS
-	if err := s.Send(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	if err := closeWithin(t, s, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if calls.Load() != 3 {
-		t.Errorf("%d attempts, want 3", calls.Load())
-	}
-	if st := s.Stats(); st.Failed != 1 || st.Retries != 2 || st.Delivered != 0 {
-		t.Errorf("stats %+v", st)
-	}
-	ev := obs.all()
-	if len(ev) != 1 {
-		t.Fatalf("events %+v", ev)
-	}
-	e := ev[0]
-	if e.Kind != recovery.EventDeliveryFailed || e.Operation != recovery.OpForgotPassword || e.PoolID != "default" ||
-		e.ClientID != "web" || e.Sub != "sub-1" || e.Medium != recovery.SMS || e.Err == nil || e.Time.IsZero() || e.Duration <= 0 {
-		t.Errorf("event %+v", e)
-	}
-	if strings.Contains(e.Err.Error(), code) || !strings.Contains(e.Err.Error(), "relay said no") {
-		t.Errorf("event error %q", e.Err)
-	}
-	out := logs.String()
-	if !strings.Contains(out, "asyncsender: delivery failed") || !strings.Contains(out, "sub=sub-1") || !strings.Contains(out, "attempts=3") {
-		t.Errorf("logs:\n%s", out)
-	}
-	if strings.Contains(out, code) {
-		t.Errorf("the code reached the log:\n%s", out)
-	}
-}
-
-func TestRetryThenDelivered(t *testing.T) {
-	var calls atomic.Int64
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		if calls.Add(1) < 3 {
-			return errors.New("421 try later")
-		}
-		return nil
-	})
-	var obs events
-	s, _ := newSender(t, next, asyncsender.Options{Observer: &obs, ReportDelivered: true, BaseDelay: time.Millisecond})
-	s.Send(context.Background(), msg(1))
-	if err := closeWithin(t, s, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if st := s.Stats(); st.Delivered != 1 || st.Retries != 2 || st.Failed != 0 {
-		t.Errorf("stats %+v", st)
-	}
-	if ev := obs.all(); len(ev) != 1 || ev[0].Kind != recovery.EventDelivered || ev[0].Err != nil {
-		t.Errorf("events %+v", ev)
-	}
-}
-
-type permanent struct{}
-
-func (permanent) Error() string   { return "550 no such user" }
-func (permanent) Temporary() bool { return false }
-
-func TestNoRetryForPermanentErrors(t *testing.T) {
-	for _, fail := range []error{
-		fmt.Errorf("wrapped: %w", recovery.ErrDeliveryUnauthorized),
-		fmt.Errorf("wrapped: %w", recovery.ErrDeliveryForbidden),
-		permanent{},
-	} {
-		var calls atomic.Int64
-		next := recovery.SenderFunc(func(context.Context, recovery.Message) error { calls.Add(1); return fail })
-		s, _ := newSender(t, next, asyncsender.Options{BaseDelay: time.Millisecond})
-		s.Send(context.Background(), msg(1))
-		closeWithin(t, s, 5*time.Second)
-		if calls.Load() != 1 || s.Stats().Failed != 1 {
-			t.Errorf("%v: %d attempts, stats %+v", fail, calls.Load(), s.Stats())
-		}
-	}
-}
-
-func TestAttemptsOutliveTheRequest(t *testing.T) {
-	type seen struct {
-		err      error
-		deadline time.Duration
-	}
-	ch := make(chan seen, 1)
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		time.Sleep(20 * time.Millisecond) // the request is over by now
-		d, _ := ctx.Deadline()
-		ch <- seen{ctx.Err(), time.Until(d)}
-		return nil
-	})
-	s, _ := newSender(t, next, asyncsender.Options{AttemptTimeout: time.Minute})
-	reqCtx, cancel := context.WithCancel(context.Background())
-	s.Send(reqCtx, msg(1))
-	cancel()
-	got := <-ch
-	if got.err != nil {
-		t.Errorf("the attempt's context ended with the request: %v", got.err)
-	}
-	if got.deadline < 50*time.Second || got.deadline > time.Minute {
-		t.Errorf("the attempt's deadline is %s away, want about AttemptTimeout (1m)", got.deadline)
-	}
-}
-
-func TestPanickingSenderIsContained(t *testing.T) {
-	next := recovery.SenderFunc(func(context.Context, recovery.Message) error { panic("boom " + code) })
-	var obs events
-	s, logs := newSender(t, next, asyncsender.Options{Observer: &obs, MaxAttempts: 1})
-	s.Send(context.Background(), msg(1))
-	closeWithin(t, s, 5*time.Second)
-	if st := s.Stats(); st.Failed != 1 {
-		t.Errorf("stats %+v", st)
-	}
-	if ev := obs.all(); len(ev) != 1 || strings.Contains(ev[0].Err.Error(), code) {
-		t.Errorf("events %+v", ev)
-	}
-	if strings.Contains(logs.String(), code) {
-		t.Errorf("logs:\n%s", logs)
-	}
-}
-
-func TestNoGoroutineLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
-	next := recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
-		select {
-		case <-time.After(time.Millisecond):
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	})
-	for _, deadline := range []time.Duration{5 * time.Second, time.Millisecond} {
-		s, err := asyncsender.New(next, asyncsender.Options{Workers: 8, Logger: slog.New(slog.DiscardHandler), BaseDelay: time.Hour})
+	q := newQueue(t, d, asyncsender.Options{Workers: 2})
+	start := time.Now()
+	for i := range 10 {
+		if err := q.Put(context.Background(), delivery(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if el := time.Since(start); el > 100*time.Millisecond {
+		t.Fatalf("10 Puts took %s while every delivery blocks: Put waited for delivery", el)
+	}
+	close(release)
+	if err := closeWithin(t, q, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := d.counts(); done != 10 {
+		t.Fatalf("%d deliveries made, want 10", done)
+	}
+	if st := q.Stats(); st.Queued != 10 || st.Delivered != 10 || st.InQueue != 0 || st.InFlight != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestQueueFull(t *testing.T) {
+	release := make(chan struct{})
+	d := newDeliverer(func(ctx context.Context, _ recovery.Delivery, _ int) error {
+		<-release
+		return nil
+	})
+	q := newQueue(t, d, asyncsender.Options{Workers: 1, QueueSize: 2})
+	var accepted, full int
+	for i := range 10 {
+		switch err := q.Put(context.Background(), delivery(i)); {
+		case err == nil:
+			accepted++
+		case errors.Is(err, asyncsender.ErrQueueFull):
+			full++
+		default:
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond) // lets the worker take the first one
+	}
+	close(release)
+	if accepted != 3 || full != 7 {
+		t.Fatalf("accepted %d, refused %d: want 3 (one in flight, two queued) and 7", accepted, full)
+	}
+	if st := q.Stats(); st.Rejected != 7 {
+		t.Fatalf("Rejected = %d, want 7", st.Rejected)
+	}
+}
+
+func TestCloseDeadlineAbandons(t *testing.T) {
+	d := newDeliverer(func(ctx context.Context, _ recovery.Delivery, _ int) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	q := newQueue(t, d, asyncsender.Options{Workers: 1})
+	for i := range 3 {
+		if err := q.Put(context.Background(), delivery(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := closeWithin(t, q, 50*time.Millisecond)
+	var dropped *asyncsender.DroppedError
+	if !errors.As(err, &dropped) || dropped.Dropped != 3 || !errors.Is(err, asyncsender.ErrDropped) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close = %v, want a DroppedError for 3 deliveries", err)
+	}
+	if _, abandoned := d.counts(); abandoned != 3 {
+		t.Fatalf("%d deliveries abandoned, want 3", abandoned)
+	}
+	for id, err := range d.abandoned {
+		if !errors.Is(err, asyncsender.ErrDropped) {
+			t.Errorf("%s abandoned with %v, want ErrDropped", id, err)
+		}
+	}
+	if err := q.Put(context.Background(), delivery(9)); !errors.Is(err, asyncsender.ErrClosed) {
+		t.Fatalf("Put after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestRetriesThenAbandons(t *testing.T) {
+	down := errors.New("connection refused")
+	d := newDeliverer(func(context.Context, recovery.Delivery, int) error { return down })
+	q := newQueue(t, d, asyncsender.Options{Workers: 1, MaxAttempts: 3, BaseDelay: time.Millisecond})
+	if err := q.Put(context.Background(), delivery(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := closeWithin(t, q, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	id := delivery(1).ID
+	if d.attempts[id] != 3 || !errors.Is(d.abandoned[id], down) {
+		t.Fatalf("%d attempts, abandoned with %v: want 3 attempts, then abandoned with the last error", d.attempts[id], d.abandoned[id])
+	}
+	if st := q.Stats(); st.Failed != 1 || st.Retries != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestRetryThenDelivered(t *testing.T) {
+	d := newDeliverer(func(_ context.Context, _ recovery.Delivery, n int) error {
+		if n < 3 {
+			return errors.New("try again")
+		}
+		return nil
+	})
+	q := newQueue(t, d, asyncsender.Options{Workers: 1, MaxAttempts: 3, BaseDelay: time.Millisecond})
+	q.Put(context.Background(), delivery(1))
+	if err := closeWithin(t, q, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if done, abandoned := d.counts(); done != 1 || abandoned != 0 {
+		t.Fatalf("done %d, abandoned %d", done, abandoned)
+	}
+}
+
+func TestNoRetryForPermanentErrors(t *testing.T) {
+	for _, err := range []error{recovery.ErrDeliveryUnauthorized, recovery.ErrInvalidLambdaResponse} {
+		d := newDeliverer(func(context.Context, recovery.Delivery, int) error { return err })
+		q := newQueue(t, d, asyncsender.Options{Workers: 1, MaxAttempts: 5, BaseDelay: time.Millisecond})
+		q.Put(context.Background(), delivery(1))
+		closeWithin(t, q, 5*time.Second)
+		if n := d.attempts[delivery(1).ID]; n != 1 {
+			t.Errorf("%v: %d attempts, want 1", err, n)
+		}
+	}
+}
+
+// The request's context ends with the request; the attempt must not.
+func TestAttemptsOutliveTheRequest(t *testing.T) {
+	var sawCancel atomic.Bool
+	d := newDeliverer(func(ctx context.Context, _ recovery.Delivery, _ int) error {
+		time.Sleep(20 * time.Millisecond)
+		sawCancel.Store(ctx.Err() != nil)
+		return nil
+	})
+	q := newQueue(t, d, asyncsender.Options{Workers: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	q.Put(ctx, delivery(1))
+	cancel()
+	closeWithin(t, q, 5*time.Second)
+	if sawCancel.Load() {
+		t.Fatal("the attempt's context was cancelled with the request's")
+	}
+}
+
+func TestPanickingDeliveryIsContained(t *testing.T) {
+	d := newDeliverer(func(context.Context, recovery.Delivery, int) error { panic("boom") })
+	q := newQueue(t, d, asyncsender.Options{Workers: 1, MaxAttempts: 1})
+	q.Put(context.Background(), delivery(1))
+	closeWithin(t, q, 5*time.Second)
+	if _, abandoned := d.counts(); abandoned != 1 {
+		t.Fatalf("%d abandoned, want the panicking delivery abandoned", abandoned)
+	}
+}
+
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for range 5 {
+		q, err := asyncsender.New(asyncsender.Options{Workers: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range 50 {
-			s.Send(context.Background(), msg(i))
-		}
-		closeWithin(t, s, deadline)
+		q.Bind(newDeliverer(nil))
+		q.Put(context.Background(), delivery(1))
+		closeWithin(t, q, time.Second)
 	}
-	var now int
-	for range 100 {
-		if now = runtime.NumGoroutine(); now <= before {
-			return
-		}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	buf := make([]byte, 1<<16)
-	t.Fatalf("%d goroutines before, %d after Close:\n%s", before, now, buf[:runtime.Stack(buf, true)])
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after closing, %d before", n, before)
+	}
 }
 
-func TestNew(t *testing.T) {
-	if _, err := asyncsender.New(nil, asyncsender.Options{}); err == nil || !strings.Contains(err.Error(), "inner sender is nil") {
-		t.Errorf("New(nil) = %v", err)
+func TestNewAndBind(t *testing.T) {
+	if _, err := asyncsender.New(asyncsender.Options{QueueSize: -1, Workers: -2, BaseDelay: -time.Second}); err == nil {
+		t.Fatal("New accepted negative options")
 	}
-	ok := recovery.SenderFunc(func(context.Context, recovery.Message) error { return nil })
-	if _, err := asyncsender.New(ok, asyncsender.Options{Workers: -1, AttemptTimeout: -time.Second}); err == nil ||
-		!strings.Contains(err.Error(), "Options.Workers") || !strings.Contains(err.Error(), "Options.AttemptTimeout") {
-		t.Errorf("New = %v", err)
+	q, err := asyncsender.New(asyncsender.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Put(context.Background(), delivery(1)); err == nil {
+		t.Fatal("Put on an unbound queue succeeded: the delivery would never be made")
+	}
+	if err := q.Bind(newDeliverer(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Bind(newDeliverer(nil)); err == nil {
+		t.Fatal("a second Bind succeeded: one queue would serve two engines")
+	}
+	if err := closeWithin(t, q, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	unbound, _ := asyncsender.New(asyncsender.Options{})
+	if err := closeWithin(t, unbound, time.Second); err != nil {
+		t.Fatalf("closing an unbound queue: %v", err)
 	}
 }

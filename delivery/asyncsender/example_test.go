@@ -10,35 +10,48 @@ import (
 	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 	"github.com/recoverykit/recoverykit/delivery/capturesender"
 	"github.com/recoverykit/recoverykit/recovery"
+	"github.com/recoverykit/recoverykit/store/memstore"
 )
 
-// Wrap the real sender (smtpsender, webhooksender) and give the wrapper to
-// the engine; close it on shutdown, after the HTTP server has stopped.
+// Give the queue to the engine as its Outbox, the real sender (smtpsender,
+// webhooksender) as its Sender, and close the engine on shutdown, after the
+// HTTP server has stopped: that drains the queue.
 func Example() {
-	inner := capturesender.New() // smtpsender.New(...) in production
-	sender, err := asyncsender.New(inner, asyncsender.Options{
-		Workers:  4,
-		Observer: recovery.ObserverFunc(func(_ context.Context, e recovery.Event) { fmt.Println("gave up on", e.Sub, e.Err) }),
+	ctx := context.Background()
+	users := memstore.NewUserStore()
+	users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{
+		Username: "alice", Enabled: true,
+		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
+	}, "")
+	mail := capturesender.New() // smtpsender.New(...) in production
+
+	queue, err := asyncsender.New(asyncsender.Options{Workers: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	engine, err := recovery.New(recovery.Config{
+		Users: users, Codes: memstore.NewCodeStore(), Sender: mail, Outbox: queue,
+		Clients: []recovery.Client{{ID: "web"}},
+		Keys:    []recovery.Key{{ID: "k1", Secret: []byte("example-key-32-bytes-long-at-least!")}},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = recovery.Config{Sender: sender} // with the stores, clients and keys
 
-	sender.Send(context.Background(), recovery.Message{Medium: recovery.Email, To: "alice@example.com", Sub: "sub-1", Code: "493817", Text: "493817"})
+	engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := sender.Close(ctx); err != nil {
+	if err := engine.Close(closeCtx); err != nil {
 		var dropped *asyncsender.DroppedError
 		if errors.As(err, &dropped) {
 			log.Printf("%d recovery messages were not delivered", dropped.Dropped)
 		}
 	}
-	st := sender.Stats()
+	st := queue.Stats()
 	fmt.Printf("queued %d, delivered %d, failed %d\n", st.Queued, st.Delivered, st.Failed)
-	fmt.Println("inner sender got", inner.Len())
+	fmt.Println("mail sent:", mail.Len())
 	// Output:
 	// queued 1, delivered 1, failed 0
-	// inner sender got 1
+	// mail sent: 1
 }

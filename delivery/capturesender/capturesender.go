@@ -6,6 +6,7 @@ package capturesender
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/recoverykit/recoverykit/recovery"
 )
@@ -82,4 +83,28 @@ func (s *Sender) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs, s.fail = nil, nil
+}
+
+// Await waits until a message to user (a username, address or number, as
+// for Last) has been recorded and returns the newest, or returns ctx's
+// error. Use it when delivery happens off the request path, as it does by
+// default for clients that hide user existence: the message arrives a
+// moment after Recover returns.
+func (s *Sender) Await(ctx context.Context, user string) (recovery.Message, error) {
+	for {
+		if m, ok := s.Last(user); ok {
+			return m, nil
+		}
+		select {
+		case <-ctx.Done():
+			return recovery.Message{}, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// AwaitCode is Await's code.
+func (s *Sender) AwaitCode(ctx context.Context, user string) (string, error) {
+	m, err := s.Await(ctx, user)
+	return m.Code, err
 }

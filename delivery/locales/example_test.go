@@ -30,7 +30,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "lena", ClientMetadata: map[string]string{"locale": "de-AT"}})
-	m, _ := sender.Last("lena")
+	m, _ := sender.Await(ctx, "lena") // sent a moment later, off the request path
 	fmt.Println(m.Locale, len(m.Code), m.Text == "Ihr Code zum Zurücksetzen des Passworts lautet "+m.Code)
 	// Output:
 	// de 6 true

@@ -33,7 +33,7 @@ func newEngine(t *testing.T, templates map[string]recovery.Template) (fixture, e
 		Users:     f.users,
 		Codes:     memstore.NewCodeStore(),
 		Sender:    f.sender,
-		Clients:   []recovery.Client{{ID: "web"}},
+		Clients:   []recovery.Client{{ID: "web", RevealUserExistence: true}}, // delivery during the request
 		Keys:      []recovery.Key{{ID: "k1", Secret: []byte("locales-test-key-0123456789abcdef")}},
 		Hasher:    recoverytest.InsecureHasher{},
 		Templates: templates,

@@ -31,7 +31,7 @@ func TestHostileUsernameThroughTheEngine(t *testing.T) {
 	tmpl.EmailSubject = "Password reset for {username}"
 	engine, err := recovery.New(recovery.Config{
 		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,
-		Clients:   []recovery.Client{{ID: "web"}},
+		Clients:   []recovery.Client{{ID: "web", RevealUserExistence: true}}, // delivery during the request
 		Keys:      []recovery.Key{{ID: "k1", Secret: []byte("smtpsender-test-key-0123456789abcdef")}},
 		Hasher:    recoverytest.InsecureHasher{},
 		Templates: map[string]recovery.Template{"en": tmpl},

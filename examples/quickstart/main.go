@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/recoverykit/recoverykit/delivery/capturesender"
 	"github.com/recoverykit/recoverykit/recovery"
@@ -64,7 +65,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("policy: worst-case guess probability per account per day %.2g\n", engine.GuessProbability())
+	fmt.Printf("policy: worst-case guess probability per account per day %.2g\n", engine.Policy().GuessProbability())
 
 	details, err := engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "Alice"})
 	if err != nil {
@@ -72,9 +73,13 @@ func run() error {
 	}
 	fmt.Printf("code sent by %s to %s (%s)\n", details.DeliveryMedium, details.Destination, details.AttributeName)
 
-	code, ok := sender.LastCode("alice")
-	if !ok {
-		return errors.New("no code was captured")
+	// The engine sends off the request path, so the message arrives a
+	// moment after Recover returns.
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	code, err := sender.AwaitCode(waitCtx, "alice")
+	if err != nil {
+		return fmt.Errorf("no code was captured: %w", err)
 	}
 	fmt.Printf("captured a %d-digit code\n", len(code))
 

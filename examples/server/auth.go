@@ -94,7 +94,7 @@ func (s *signIn) InitiateAuth(ctx context.Context, _ *http.Request, body []byte)
 	u, err := s.users.FindUser(ctx, s.pool, recovery.UserQuery{Identifier: username, Key: recovery.FoldIdentifier(username)})
 	if errors.Is(err, recovery.ErrUserNotFound) {
 		s.hasher.Verify(password, s.dummy)
-		if client.PreventUserExistenceErrors {
+		if !client.RevealUserExistence {
 			return nil, errBadCredentials
 		}
 		return nil, apiError("UserNotFoundException", "User does not exist.")

@@ -15,7 +15,7 @@
 //	-key SECRET                   code-hashing key, hex or base64 (default: random, codes die with the process)
 //	-smtp HOST:PORT               send email through this SMTP server
 //	-sms-webhook URL              send SMS through the webhook sender
-//	-async                        deliver in the background
+//	-async                        deliver through a queue with retries (asyncsender)
 //
 // Besides ForgotPassword and ConfirmForgotPassword it answers InitiateAuth
 // (USER_PASSWORD_AUTH), so a client can check that a reset worked.
@@ -69,7 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.key, "key", "", "code-hashing key, hex or base64, 32+ bytes (default: random at start)")
 	fs.StringVar(&o.smtp, "smtp", "", "SMTP server HOST:PORT for email (default: print messages to stderr)")
 	fs.StringVar(&o.smsWebhook, "sms-webhook", "", "URL of the SMS webhook (default: print messages to stderr)")
-	fs.BoolVar(&o.async, "async", false, "deliver messages in the background")
+	fs.BoolVar(&o.async, "async", false, "deliver through a queue with retries (default: the engine's in-process outbox; both keep delivery off the request path for clients that hide user existence)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -136,17 +136,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := b.seedUsers(ctx, s, hasher); err != nil {
 		return err
 	}
-	sender, closeSender, err := newSender(o, stderr, log)
+	sender, outbox, err := newSender(o, stderr, log)
 	if err != nil {
 		return err
 	}
-	defer closeSender()
 
 	engine, err := recovery.New(recovery.Config{
 		PoolID:          s.UserPoolID,
 		Users:           b.users,
 		Codes:           b.codes,
 		Sender:          sender,
+		Outbox:          outbox,
 		Clients:         s.clients(),
 		Keys:            []recovery.Key{{ID: "k1", Secret: secret}},
 		AccountRecovery: s.mechanisms(),
@@ -160,6 +160,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := engine.Close(ctx); err != nil {
+			log.Warn("draining the delivery queue", "error", err)
+		}
+	}()
 	auth, err := newSignIn(s.UserPoolID, s.clients(), b.users, hasher)
 	if err != nil {
 		return err

@@ -18,9 +18,11 @@ type seed struct {
 }
 
 type seedClient struct {
-	ClientID                   string `json:"clientId"`
-	ClientSecret               string `json:"clientSecret"`
-	PreventUserExistenceErrors bool   `json:"preventUserExistenceErrors"`
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	// PreventUserExistenceErrors is Cognito's setting: absent or true
+	// hides whether a user exists, an explicit false reveals it (LEGACY).
+	PreventUserExistenceErrors *bool `json:"preventUserExistenceErrors"`
 }
 
 type seedUser struct {
@@ -96,7 +98,8 @@ func (s seed) mechanisms() []recovery.RecoveryMechanism {
 func (s seed) clients() []recovery.Client {
 	var out []recovery.Client
 	for _, c := range s.Clients {
-		out = append(out, recovery.Client{ID: c.ClientID, Secret: c.ClientSecret, PreventUserExistenceErrors: c.PreventUserExistenceErrors})
+		reveal := c.PreventUserExistenceErrors != nil && !*c.PreventUserExistenceErrors
+		out = append(out, recovery.Client{ID: c.ClientID, Secret: c.ClientSecret, RevealUserExistence: reveal})
 	}
 	return out
 }

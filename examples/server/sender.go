@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 	"github.com/recoverykit/recoverykit/delivery/smtpsender"
@@ -24,9 +23,12 @@ import (
 const smsSecretEnv = "SMS_WEBHOOK_SECRET"
 
 // newSender builds the sender: email over -smtp, SMS over -sms-webhook,
-// each printed to stderr when its flag is absent, all of it in the
-// background with -async. close drains the background queue.
-func newSender(o options, stderr io.Writer, log *slog.Logger) (recovery.Sender, func(), error) {
+// each printed to stderr when its flag is absent, and the outbox: with
+// -async, a queue with retries (asyncsender) in front of it; without, the
+// engine's default in-process outbox (nil here). Either way delivery
+// happens off the request path for clients that hide user existence; the
+// engine's Close drains the outbox.
+func newSender(o options, stderr io.Writer, log *slog.Logger) (recovery.Sender, recovery.Outbox, error) {
 	printer := writersender.New(stderr)
 	var email, sms recovery.Sender = printer, printer
 	if o.smtp != "" {
@@ -70,19 +72,13 @@ func newSender(o options, stderr io.Writer, log *slog.Logger) (recovery.Sender, 
 		return email.Send(ctx, m)
 	})
 	if !o.async {
-		return sender, func() {}, nil
+		return sender, nil, nil
 	}
-	// More workers than the default: every SMTP message opens a connection,
-	// so delivery is latency-bound, and a full queue fails requests.
-	async, err := asyncsender.New(sender, asyncsender.Options{Workers: 16, QueueSize: 8192, Logger: log})
+	// Every SMTP message opens a connection, so delivery is latency-bound:
+	// many workers, and room for bursts.
+	queue, err := asyncsender.New(asyncsender.Options{Workers: 16, QueueSize: 8192, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
-	return async, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := async.Close(ctx); err != nil {
-			log.Warn("draining the delivery queue", "error", err)
-		}
-	}, nil
+	return sender, queue, nil
 }

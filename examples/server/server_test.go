@@ -59,8 +59,8 @@ func writeSeed(t *testing.T) (path, pool string) {
 		"userPoolId":      pool,
 		"accountRecovery": []string{"verified_email", "verified_phone_number"},
 		"clients": []map[string]any{
-			{"clientId": "web"},
-			{"clientId": "private", "clientSecret": secretClientSecret},
+			{"clientId": "web", "preventUserExistenceErrors": false},
+			{"clientId": "private", "clientSecret": secretClientSecret, "preventUserExistenceErrors": false},
 			{"clientId": "quiet", "preventUserExistenceErrors": true},
 		},
 		"users": []map[string]any{

@@ -98,7 +98,7 @@ func newEngine(t *testing.T, h recovery.Hooks) env {
 	e, err := recovery.New(recovery.Config{
 		PoolID: "us-east-1_Pool",
 		Users:  users, Codes: memstore.NewCodeStore(), Sender: sender,
-		Clients: []recovery.Client{{ID: "web"}},
+		Clients: []recovery.Client{{ID: "web", RevealUserExistence: true}}, // errors and delivery during the request
 		Keys:    []recovery.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}},
 		Hasher:  recoverytest.InsecureHasher{},
 		Hooks:   h,

@@ -6,11 +6,17 @@
 //	inst, err := otelhooks.New(otelhooks.Config{}) // global providers
 //	cfg.Hooks.Observer = inst                     // or hooks.Observers(inst, ...)
 //
-// Nothing it records carries a code, a password, a secret or a username.
+// Nothing it records carries a code, a password, a secret or a username,
+// and every metric attribute takes its values from a bounded set: the
+// configured client IDs (the engine names no other; Config.ClientIDs can
+// narrow them further), outcome and reason names the engine defines, and
+// the two media. Anything else is recorded as "other", so made-up values
+// in requests cannot multiply the series a metrics backend keeps.
 package otelhooks
 
 import (
 	"context"
+	"errors"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -48,11 +54,58 @@ const (
 type Config struct {
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
+	// ClientIDs, when set, are the client IDs recorded as they are; any
+	// other is recorded as "other". Default: every ID the engine reports,
+	// which is one of its configured clients, or "unknown" for a request
+	// that named none.
+	ClientIDs []string
+}
+
+// Other is the value recorded for an attribute value outside its set.
+const Other = "other"
+
+// outcomes are the outcome and reason names the engine reports: "ok" and
+// the names of its errors.
+var outcomes = func() map[string]bool {
+	m := map[string]bool{"ok": true}
+	for _, e := range []error{
+		recovery.ErrInvalidParameter, recovery.ErrResourceNotFound, recovery.ErrNotAuthorized,
+		recovery.ErrTooManyRequests, recovery.ErrUserNotFound, recovery.ErrUserNotConfirmed,
+		recovery.ErrLimitExceeded, recovery.ErrTooManyFailedAttempts, recovery.ErrCodeMismatch,
+		recovery.ErrExpiredCode, recovery.ErrInvalidPassword, recovery.ErrPasswordHistoryPolicyViolation,
+		recovery.ErrCodeDeliveryFailure, recovery.ErrInvalidSmsRoleAccessPolicy,
+		recovery.ErrInvalidSmsRoleTrustRelationship, recovery.ErrInvalidEmailRoleAccessPolicy,
+		recovery.ErrOperationNotEnabled, recovery.ErrForbidden, recovery.ErrUserLambdaValidation,
+		recovery.ErrUnexpectedLambda, recovery.ErrInvalidLambdaResponse, recovery.ErrInternal,
+	} {
+		var re *recovery.Error
+		if errors.As(e, &re) {
+			m[re.Name] = true
+		}
+	}
+	return m
+}()
+
+// bounded returns v if it is in the set, else Other.
+func bounded(v string, set map[string]bool) string {
+	if set[v] {
+		return v
+	}
+	return Other
+}
+
+// medium is EMAIL, SMS or Other.
+func medium(m recovery.DeliveryMedium) string {
+	if m == recovery.Email || m == recovery.SMS {
+		return string(m)
+	}
+	return Other
 }
 
 // Instrumentation is a recovery.Observer that also traces operations
 // (recovery.OperationTracer). Set it as Hooks.Observer.
 type Instrumentation struct {
+	clients     map[string]bool // nil: as the engine reports them
 	tracer      trace.Tracer
 	requests    metric.Int64Counter
 	outcomes    metric.Int64Counter
@@ -76,6 +129,12 @@ func New(cfg Config) (*Instrumentation, error) {
 	}
 	meter := mp.Meter(ScopeName)
 	i := &Instrumentation{tracer: tp.Tracer(ScopeName)}
+	if len(cfg.ClientIDs) > 0 {
+		i.clients = map[string]bool{}
+		for _, id := range cfg.ClientIDs {
+			i.clients[id] = true
+		}
+	}
 	var err error
 	for _, c := range []struct {
 		dst        *metric.Int64Counter
@@ -83,7 +142,7 @@ func New(cfg Config) (*Instrumentation, error) {
 	}{
 		{&i.requests, MetricRequests, "Recovery requests received, by operation and client."},
 		{&i.outcomes, MetricOutcomes, "Recovery requests finished, by operation and outcome (ok or the Cognito error name)."},
-		{&i.deliveries, MetricDeliveries, "Code deliveries, by medium and result (delivered or failed)."},
+		{&i.deliveries, MetricDeliveries, "Code deliveries, by medium and result (delivered, failed or expired)."},
 		{&i.rateLimited, MetricRateLimited, "Requests refused by a limit, by operation and reason."},
 	} {
 		if *c.dst, err = meter.Int64Counter(c.name, metric.WithDescription(c.desc), metric.WithUnit("{request}")); err != nil {
@@ -93,17 +152,38 @@ func New(cfg Config) (*Instrumentation, error) {
 	return i, nil
 }
 
+// client is the client ID as recorded.
+func (i *Instrumentation) client(id string) string {
+	switch {
+	case id == "":
+		return "unknown"
+	case i.clients != nil && !i.clients[id], len(id) > 128:
+		return Other
+	}
+	return id
+}
+
+// operation is the operation's name, or Other.
+func operation(op recovery.Operation) string {
+	if op == recovery.OpForgotPassword || op == recovery.OpConfirmForgotPassword {
+		return string(op)
+	}
+	return Other
+}
+
 // TraceOperation starts the span of one request and counts it.
 func (i *Instrumentation) TraceOperation(ctx context.Context, op recovery.Operation, clientID string) (context.Context, func(string)) {
-	attrs := []attribute.KeyValue{AttrOperation.String(string(op)), AttrClientID.String(clientID)}
-	ctx, span := i.tracer.Start(ctx, "recovery."+string(op), trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	opName := operation(op)
+	attrs := []attribute.KeyValue{AttrOperation.String(opName), AttrClientID.String(i.client(clientID))}
+	ctx, span := i.tracer.Start(ctx, "recovery."+opName, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
 	i.requests.Add(ctx, 1, metric.WithAttributes(attrs...))
 	return ctx, func(outcome string) {
+		outcome = bounded(outcome, outcomes)
 		span.SetAttributes(AttrOutcome.String(outcome))
-		if outcome == "InternalErrorException" {
+		if outcome == recovery.ErrInternal.(*recovery.Error).Name {
 			span.SetStatus(codes.Error, outcome)
 		}
-		i.outcomes.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(string(op)), AttrOutcome.String(outcome)))
+		i.outcomes.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(opName), AttrOutcome.String(outcome)))
 		span.End()
 	}
 }
@@ -113,18 +193,20 @@ func (i *Instrumentation) TraceOperation(ctx context.Context, op recovery.Operat
 func (i *Instrumentation) Observe(ctx context.Context, e recovery.Event) {
 	attrs := []attribute.KeyValue{AttrPool.String(e.PoolID)}
 	if e.Medium != "" {
-		attrs = append(attrs, AttrMedium.String(string(e.Medium)))
+		attrs = append(attrs, AttrMedium.String(medium(e.Medium)))
 	}
 	if e.Reason != "" {
-		attrs = append(attrs, AttrReason.String(e.Reason))
+		attrs = append(attrs, AttrReason.String(bounded(e.Reason, outcomes)))
 	}
 	trace.SpanFromContext(ctx).AddEvent(string(e.Kind), trace.WithAttributes(attrs...))
 	switch e.Kind {
 	case recovery.EventDelivered:
-		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(string(e.Medium)), AttrResult.String("delivered")))
+		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(medium(e.Medium)), AttrResult.String("delivered")))
 	case recovery.EventDeliveryFailed:
-		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(string(e.Medium)), AttrResult.String("failed")))
+		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(medium(e.Medium)), AttrResult.String("failed")))
+	case recovery.EventDeliveryExpired:
+		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(medium(e.Medium)), AttrResult.String("expired")))
 	case recovery.EventRateLimited:
-		i.rateLimited.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(string(e.Operation)), AttrReason.String(e.Reason)))
+		i.rateLimited.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(operation(e.Operation)), AttrReason.String(bounded(e.Reason, outcomes))))
 	}
 }

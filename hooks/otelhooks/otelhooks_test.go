@@ -37,7 +37,7 @@ func TestSpansAndCounters(t *testing.T) {
 	sender := capturesender.New()
 	e, err := recovery.New(recovery.Config{
 		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,
-		Clients: []recovery.Client{{ID: "web"}},
+		Clients: []recovery.Client{{ID: "web", RevealUserExistence: true}}, // errors and delivery during the request
 		Keys:    []recovery.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}},
 		Hasher:  recoverytest.InsecureHasher{},
 		Hooks:   recovery.Hooks{Observer: inst},
@@ -51,15 +51,15 @@ func TestSpansAndCounters(t *testing.T) {
 	code, _ := sender.LastCode("alice")
 	e.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: "000000", Password: password})
 	e.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: password})
-	// The budget holds 5 events: 1 request and 1 failure so far, so 3 more
-	// requests pass and 2 are refused.
-	for range 5 {
+	// The budget holds 5 requests: 1 so far, so 4 more pass and 2 are
+	// refused.
+	for range 6 {
 		e.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"})
 	}
 
 	ended := spans.Ended()
-	if len(ended) != 8 {
-		t.Fatalf("%d spans, want 8", len(ended))
+	if len(ended) != 9 {
+		t.Fatalf("%d spans, want 9", len(ended))
 	}
 	var got []string
 	for _, s := range ended {
@@ -74,7 +74,7 @@ func TestSpansAndCounters(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s %s [%s]", s.Name(), attrs["recovery.client_id"], attrs["recovery.outcome"], strings.Join(events, ",")))
 	}
 	want := []string{
-		"recovery.ForgotPassword web ok [requested,delivered]",
+		"recovery.ForgotPassword web ok [delivered,requested]",
 		"recovery.ConfirmForgotPassword web CodeMismatchException [rejected]",
 		"recovery.ConfirmForgotPassword web ok [confirmed]",
 	}
@@ -83,8 +83,8 @@ func TestSpansAndCounters(t *testing.T) {
 			t.Errorf("span %d: %q, want %q", i, got[i], w)
 		}
 	}
-	if got[7] != "recovery.ForgotPassword web LimitExceededException [rate_limited]" {
-		t.Errorf("last span %q", got[7])
+	if got[8] != "recovery.ForgotPassword web LimitExceededException [rate_limited]" {
+		t.Errorf("last span %q", got[8])
 	}
 
 	var rm metricdata.ResourceMetrics
@@ -106,12 +106,12 @@ func TestSpansAndCounters(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]int64{
-		"recovery.requests recovery.client_id=web recovery.operation=ForgotPassword":                        6,
+		"recovery.requests recovery.client_id=web recovery.operation=ForgotPassword":                        7,
 		"recovery.requests recovery.client_id=web recovery.operation=ConfirmForgotPassword":                 2,
-		"recovery.outcomes recovery.operation=ForgotPassword recovery.outcome=ok":                           4,
+		"recovery.outcomes recovery.operation=ForgotPassword recovery.outcome=ok":                           5,
 		"recovery.outcomes recovery.operation=ForgotPassword recovery.outcome=LimitExceededException":       2,
 		"recovery.outcomes recovery.operation=ConfirmForgotPassword recovery.outcome=CodeMismatchException": 1,
-		"recovery.deliveries recovery.medium=EMAIL recovery.result=delivered":                               4,
+		"recovery.deliveries recovery.medium=EMAIL recovery.result=delivered":                               5,
 		"recovery.rate_limited recovery.operation=ForgotPassword recovery.reason=LimitExceededException":    2,
 	} {
 		if sums[key] != want {
@@ -129,5 +129,73 @@ func TestSpansAndCounters(t *testing.T) {
 		if strings.Contains(dump.String(), secret) {
 			t.Errorf("telemetry contains %q", secret)
 		}
+	}
+}
+
+// series counts the data points (one per distinct attribute set) of every
+// metric.
+func series(t *testing.T, reader *sdkmetric.ManualReader) (int, string) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var all strings.Builder
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				n++
+				all.WriteString(m.Name)
+				for _, kv := range dp.Attributes.ToSlice() {
+					all.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+				}
+				all.WriteString("\n")
+			}
+		}
+	}
+	return n, all.String()
+}
+
+// TestMadeUpClientIDsMakeNoSeries: 1,000 requests with made-up client IDs,
+// some of them 1 MiB long, add a handful of series at most.
+func TestMadeUpClientIDsMakeNoSeries(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	inst, err := otelhooks.New(otelhooks.Config{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := recovery.New(recovery.Config{
+		Users: memstore.NewUserStore(), Codes: memstore.NewCodeStore(), Sender: capturesender.New(),
+		Clients: []recovery.Client{{ID: "web"}},
+		Keys:    []recovery.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}},
+		Hooks:   recovery.Hooks{Observer: inst},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Repeat("x", 1<<20)
+	for i := range 1000 {
+		id := fmt.Sprintf("client%d", i)
+		if i%100 == 0 {
+			id = huge[:len(huge)-i]
+		}
+		e.Recover(context.Background(), recovery.RecoverRequest{ClientID: id, Username: "alice"})
+	}
+	if n, all := series(t, reader); n > 4 {
+		t.Fatalf("%d series after 1,000 made-up client IDs, want at most 4:\n%s", n, all)
+	}
+
+	// Called directly with an allow-list, anything else is "other".
+	reader2 := sdkmetric.NewManualReader()
+	direct, _ := otelhooks.New(otelhooks.Config{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader2)), ClientIDs: []string{"web"}})
+	for i := range 1000 {
+		_, end := direct.TraceOperation(context.Background(), recovery.OpForgotPassword, fmt.Sprintf("made-up-%d", i))
+		end(fmt.Sprintf("MadeUpException%d", i))
+		direct.Observe(context.Background(), recovery.Event{Kind: recovery.EventRateLimited, Operation: recovery.OpForgotPassword, Reason: fmt.Sprintf("R%d", i), Medium: recovery.DeliveryMedium(fmt.Sprint(i))})
+	}
+	if n, all := series(t, reader2); n > 3 {
+		t.Fatalf("%d series after 1,000 made-up values, want 3:\n%s", n, all)
 	}
 }

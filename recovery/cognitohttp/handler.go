@@ -49,8 +49,9 @@ type Operation func(ctx context.Context, r *http.Request, body []byte) (any, err
 type Options struct {
 	// MaxBodyBytes bounds request bodies. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// TrustedProxies are the proxies whose X-Forwarded-For is believed when
-	// a request carries no UserContextData.IpAddress. Default none: the
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed: the
+	// request's SourceIP, which the per-IP limit counts, is the right-most
+	// address of that header not in these prefixes. Default none: the
 	// connection's address is the client's.
 	TrustedProxies []netip.Prefix
 	// Operations adds targets beyond the two recovery operations.
@@ -176,9 +177,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		req := recovery.RecoverRequest{
 			ClientID: in.ClientID, SecretHash: in.SecretHash, Username: in.Username,
-			UserContextData:   h.userContext(r, in.UserContextData),
+			UserContextData:   userContext(in.UserContextData),
 			AnalyticsMetadata: analytics(in.AnalyticsMetadata),
 			ClientMetadata:    in.ClientMetadata,
+			SourceIP:          SourceIP(r, h.opts.TrustedProxies),
 		}
 		d, err := h.engine.Recover(ctx, req)
 		if err != nil {
@@ -193,9 +195,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 		req := recovery.ConfirmRequest{
 			ClientID: in.ClientID, SecretHash: in.SecretHash, Username: in.Username,
 			ConfirmationCode: in.ConfirmationCode, Password: in.Password,
-			UserContextData:   h.userContext(r, in.UserContextData),
+			UserContextData:   userContext(in.UserContextData),
 			AnalyticsMetadata: analytics(in.AnalyticsMetadata),
 			ClientMetadata:    in.ClientMetadata,
+			SourceIP:          SourceIP(r, h.opts.TrustedProxies),
 		}
 		if err := h.engine.Confirm(ctx, req); err != nil {
 			return nil, err
@@ -245,17 +248,14 @@ func analytics(a *analyticsMetadata) *recovery.AnalyticsMetadata {
 	return &recovery.AnalyticsMetadata{AnalyticsEndpointID: deref(a.AnalyticsEndpointID)}
 }
 
-// userContext returns the request's UserContextData, its IpAddress filled
-// from the connection when the caller sent none.
-func (h *Handler) userContext(r *http.Request, u *userContextData) *recovery.UserContextData {
-	out := &recovery.UserContextData{}
-	if u != nil {
-		out.IPAddress, out.EncodedData = deref(u.IPAddress), deref(u.EncodedData)
+// userContext returns the request's UserContextData as sent. Its
+// IpAddress is the caller's claim: the engine counts it only for a client
+// with TrustUserContextIP.
+func userContext(u *userContextData) *recovery.UserContextData {
+	if u == nil {
+		return nil
 	}
-	if out.IPAddress == "" {
-		out.IPAddress = ClientIP(r, h.opts.TrustedProxies)
-	}
-	return out
+	return &recovery.UserContextData{IPAddress: deref(u.IPAddress), EncodedData: deref(u.EncodedData)}
 }
 
 func deref(s *string) string {
@@ -265,14 +265,24 @@ func deref(s *string) string {
 	return *s
 }
 
-// ClientIP returns the address of the client that made r: the connection's
+// ClientIP is SourceIP as a string ("" when the peer's address cannot be
+// read).
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+	if a := SourceIP(r, trusted); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
+
+// SourceIP returns the address of the client that made r: the connection's
 // peer, or, when the peer is one of the trusted proxies, the right-most
 // X-Forwarded-For entry that is not itself a trusted proxy. Entries written
-// by untrusted hops are ignored, since the client can forge them.
-func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+// by untrusted hops are ignored, since the client can forge them. The zero
+// Addr means the peer's address could not be read.
+func SourceIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	peer := remoteAddr(r.RemoteAddr)
 	if !peer.IsValid() {
-		return ""
+		return netip.Addr{}
 	}
 	isTrusted := func(a netip.Addr) bool {
 		for _, p := range trusted {
@@ -283,7 +293,7 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 		return false
 	}
 	if !isTrusted(peer) {
-		return peer.Unmap().String()
+		return peer.Unmap()
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	client := peer
@@ -297,7 +307,7 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 			break
 		}
 	}
-	return client.Unmap().String()
+	return client.Unmap()
 }
 
 func remoteAddr(s string) netip.Addr {

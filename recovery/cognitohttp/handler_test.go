@@ -1,14 +1,17 @@
 package cognitohttp_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +57,8 @@ func newFixture(t testing.TB, mutate ...func(*recovery.Config)) *fixture {
 	}
 	f.cfg = recovery.Config{
 		Users: f.users, Codes: memstore.NewCodeStore(), Sender: f.sender,
-		Clients: []recovery.Client{{ID: "web"}, {ID: "private", Secret: clientSecret}, {ID: "quiet", PreventUserExistenceErrors: true}},
+		Clients: []recovery.Client{{ID: "web", RevealUserExistence: true}, {ID: "private", Secret: clientSecret, RevealUserExistence: true}, {ID: "quiet"}},
+		Outbox:  recovery.NewInlineOutbox(), // the tests read codes right after ForgotPassword
 		Keys:    []recovery.Key{{ID: "k1", Secret: []byte(strings.Repeat("k", 32))}},
 		Hasher:  recoverytest.InsecureHasher{},
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -250,6 +254,7 @@ func (brokenCodes) Check(context.Context, recovery.CheckParams) (recovery.Outcom
 	return 0, errors.New("store down")
 }
 func (brokenCodes) Revoke(context.Context, string, string, recovery.KeyedHash) error { return nil }
+func (brokenCodes) Restore(context.Context, recovery.RestoreParams) error            { return errors.New("down") }
 
 func post(t *testing.T, url, target, contentType, body string) (*http.Response, map[string]string) {
 	t.Helper()
@@ -357,5 +362,77 @@ func TestIPFromConnectionFeedsTheLimiter(t *testing.T) {
 	var tmr *types.TooManyRequestsException
 	if _, err := f.forgot("alice"); !errors.As(err, &tmr) {
 		t.Fatalf("third request from one address: %v", err)
+	}
+}
+
+// TestMadeUpIpAddressesDoNotBypassTheLimiter: a client that is not trusted
+// to report addresses cannot spread its requests over made-up ones, nor
+// send values the limiter's store would choke on.
+func TestMadeUpIpAddressesDoNotBypassTheLimiter(t *testing.T) {
+	f := newFixture(t, func(c *recovery.Config) {
+		c.Limiter = memstore.NewLimiter()
+		c.Policy.IPRequests = recovery.Rate{Limit: 3, Window: time.Hour}
+	})
+	var tmr *types.TooManyRequestsException
+	for i, ip := range []string{"10.0.0.1", "not-an-ip-7", strings.Repeat("9", 4096), "10.0.0.2"} {
+		_, err := f.sdk.ForgotPassword(context.Background(), &cip.ForgotPasswordInput{
+			ClientId: aws.String("web"), Username: aws.String("alice"),
+			UserContextData: &types.UserContextDataType{IpAddress: aws.String(ip)},
+		})
+		if i < 3 && err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		if i == 3 && !errors.As(err, &tmr) {
+			t.Fatalf("fourth request from one connection address, with a made-up IpAddress: %v, want TooManyRequestsException", err)
+		}
+	}
+}
+
+// TestAnswersHideExistence: over the wire too, no single ForgotPassword
+// answer tells an existing identifier from a missing one: same status,
+// same headers, same body members, and details that follow one rule.
+func TestAnswersHideExistence(t *testing.T) {
+	recoverytest.TestAnswersHideExistence(t, func(t *testing.T) (recovery.UserStore, recovery.CodeStore) {
+		return memstore.NewUserStore(), memstore.NewCodeStore()
+	}, overHTTP)
+}
+
+// overHTTP is a recoverytest.Transport through cognitohttp.Handler.
+func overHTTP(t *testing.T, e *recovery.Engine) func(context.Context, recovery.RecoverRequest) recoverytest.Answer {
+	srv := httptest.NewServer(cognitohttp.New(e, cognitohttp.Options{}))
+	t.Cleanup(srv.Close)
+	return func(ctx context.Context, req recovery.RecoverRequest) recoverytest.Answer {
+		body, _ := json.Marshal(map[string]string{"ClientId": req.ClientID, "Username": req.Username})
+		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(body))
+		r.Header.Set("X-Amz-Target", cognitohttp.TargetPrefix+"ForgotPassword")
+		r.Header.Set("Content-Type", cognitohttp.ContentType)
+		resp, err := srv.Client().Do(r)
+		if err != nil {
+			return recoverytest.Answer{Error: err.Error()}
+		}
+		defer resp.Body.Close()
+		var out map[string]map[string]string
+		raw, _ := io.ReadAll(resp.Body)
+		if err := json.Unmarshal(raw, &out); err != nil || resp.StatusCode != http.StatusOK {
+			return recoverytest.Answer{Error: fmt.Sprintf("%d %s", resp.StatusCode, raw)}
+		}
+		var names []string
+		for h := range resp.Header {
+			if h != "Date" && h != "Content-Length" {
+				names = append(names, h)
+			}
+		}
+		for k, v := range out {
+			names = append(names, "body:"+k)
+			for m := range v {
+				names = append(names, "body:"+k+"."+m)
+			}
+		}
+		sort.Strings(names)
+		d := out["CodeDeliveryDetails"]
+		return recoverytest.Answer{
+			Details: recovery.CodeDeliveryDetails{AttributeName: d["AttributeName"], DeliveryMedium: recovery.DeliveryMedium(d["DeliveryMedium"]), Destination: d["Destination"]},
+			Shape:   fmt.Sprint(resp.StatusCode, names),
+		}
 	}
 }

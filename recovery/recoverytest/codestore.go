@@ -50,8 +50,12 @@ var codeStoreTests = []codeStoreTest{
 	{"Expiry", testExpiry},
 	{"NeverIssued", testNeverIssued},
 	{"Revoke", testRevoke},
+	{"Restore", testRestore},
+	{"RestoreChargesNothing", testRestoreChargesNothing},
 	{"Budget", testBudget},
-	{"BudgetCountsFailures", testBudgetCountsFailures},
+	{"BudgetsSeparate", testBudgetsSeparate},
+	{"LastCodeOfTheBudgetUsable", testLastCodeOfTheBudgetUsable},
+	{"GuessesBounded", testGuessesBounded},
 	{"LimitExceededChargesNothing", testLimitExceededChargesNothing},
 	{"LimitExceededDoesNotConsume", testLimitExceededDoesNotConsume},
 	{"ExpiredChargesNothing", testExpiredChargesNothing},
@@ -89,7 +93,7 @@ func hk(keyID, code string) recovery.KeyedHash {
 }
 
 // lenient limits never lock or exhaust the budget within a subtest.
-var lenient = recovery.CodeLimits{Budget: 1000, Window: time.Hour, MaxFailures: 1000, Cooldown: 15 * time.Minute}
+var lenient = recovery.CodeLimits{Budget: 1000, FailureBudget: 1000, Window: time.Hour, MaxFailures: 1000, Cooldown: 15 * time.Minute}
 
 // codeUser drives one (pool, user key) of a store with fixed limits and
 // reports every error and unexpected outcome.
@@ -175,6 +179,14 @@ func (u *codeUser) wantCheck(step string, want recovery.Outcome, now time.Time, 
 	return got == want
 }
 
+// restore calls Restore and reports an error.
+func (u *codeUser) restore(step string, now time.Time, cands ...recovery.KeyedHash) {
+	u.t.Helper()
+	if err := u.s.Restore(u.t.Context(), recovery.RestoreParams{Pool: u.pool, UserKey: u.key, Candidates: cands, Now: now}); err != nil {
+		u.t.Errorf("%s: %s: Restore at %s: error %v", step, u, rel(now), err)
+	}
+}
+
 // revoke calls Revoke and reports an error.
 func (u *codeUser) revoke(step string, code recovery.KeyedHash) {
 	u.t.Helper()
@@ -200,7 +212,7 @@ func testIssueCheckConsume(t *testing.T, newStore func(t *testing.T) recovery.Co
 // testMatchChargesNothing: matches, with or without Consume, take nothing
 // from the budget.
 func testMatchChargesNothing(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 3, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 3, FailureBudget: 3, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
 	a := hk(kid1, "111111")
 	exp := at(time.Hour)
 	u.wantIssue("issue A (budget event 1 of 3)", recovery.OutcomeOK, t0, a, exp)
@@ -289,10 +301,75 @@ func testRevoke(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	u.wantCheck("check B after it was revoked", recovery.OutcomeExpired, at(6*time.Second), true, b)
 }
 
+// testRestore: Restore brings back a consumed code while it is current and
+// unexpired, and nothing else: not a revoked, replaced or expired code, and
+// not with the wrong candidates.
+func testRestore(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
+	u := newCodeUser(t, newStore(t), "1", lenient)
+	a, b := hk(kid1, "111111"), hk(kid1, "222222")
+	exp := at(time.Hour)
+	u.wantIssue("issue A", recovery.OutcomeOK, t0, a, exp)
+	u.restore("restore A before it was consumed", at(time.Second), a)
+	u.wantCheck("consume A (restoring an unused code changed nothing)", recovery.OutcomeOK, at(2*time.Second), true, a)
+	u.wantCheck("check A after it was consumed", recovery.OutcomeExpired, at(3*time.Second), false, a)
+	u.restore("restore with the wrong candidate", at(4*time.Second), b)
+	u.wantCheck("check A after a restore with the wrong candidate", recovery.OutcomeExpired, at(5*time.Second), false, a)
+	u.restore("restore with A's bytes under key ID k2", at(6*time.Second), recovery.KeyedHash{KeyID: kid2, Hash: bytes.Clone(a.Hash)})
+	u.wantCheck("check A after a restore under another key ID", recovery.OutcomeExpired, at(7*time.Second), false, a)
+	u.restore("restore A with candidates [k2, k1] (key rotation)", at(8*time.Second), hk(kid2, "111111"), a)
+	u.wantCheck("consume A after it was restored", recovery.OutcomeOK, at(9*time.Second), true, a)
+	u.wantCheck("check A after the second consumption (single use again)", recovery.OutcomeExpired, at(10*time.Second), false, a)
+
+	u.restore("restore A again", at(11*time.Second), a)
+	u.revoke("revoke A", a)
+	u.wantCheck("check A after it was revoked", recovery.OutcomeExpired, at(12*time.Second), false, a)
+	u.restore("restore A after it was revoked", at(13*time.Second), a)
+	u.wantCheck("check A after restoring a revoked code", recovery.OutcomeExpired, at(14*time.Second), false, a)
+
+	u.wantIssue("issue B", recovery.OutcomeOK, at(15*time.Second), b, exp)
+	u.restore("restore the older code A after B replaced it", at(16*time.Second), a)
+	u.wantCheck("check A after B replaced it", recovery.OutcomeMismatch, at(17*time.Second), false, a)
+	u.wantCheck("consume B", recovery.OutcomeOK, at(18*time.Second), true, b)
+	u.restore("restore the older code A after B was consumed", at(18*time.Second), a)
+	u.wantCheck("check B (consumed, not restored)", recovery.OutcomeExpired, at(19*time.Second), false, b)
+	u.restore("restore B at its expiry", exp, b)
+	u.wantCheck("check B after a restore at its expiry", recovery.OutcomeExpired, exp.Add(-time.Millisecond), false, b)
+	u.restore("restore B 1ms before its expiry", exp.Add(-time.Millisecond), b)
+	u.wantCheck("check B after a restore 1ms before its expiry", recovery.OutcomeOK, exp.Add(-time.Millisecond), false, b)
+
+	v := newCodeUser(t, u.s, "never", lenient)
+	v.restore("restore for a user who never had a code", t0, a)
+	v.wantCheck("check after restoring nothing", recovery.OutcomeExpired, at(time.Second), false, a)
+}
+
+// testRestoreChargesNothing: restoring changes neither budget nor the
+// streak, and a restored code is single-use again.
+func testRestoreChargesNothing(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 2, FailureBudget: 2, Window: time.Hour, MaxFailures: 3, Cooldown: time.Hour})
+	a, wrong := hk(kid1, "111111"), hk(kid1, "999999")
+	exp := at(time.Hour)
+	u.wantIssue("issue A (issue 1 of 2)", recovery.OutcomeOK, t0, a, exp)
+	u.wantCheck("wrong code (failure 1 of 2, streak 1)", recovery.OutcomeMismatch, at(time.Second), false, wrong)
+	for i := range 3 {
+		u.wantCheck("consume A", recovery.OutcomeOK, at(time.Duration(2+2*i)*time.Second), true, a)
+		u.restore("restore A", at(time.Duration(3+2*i)*time.Second), a)
+	}
+	u.wantCheck("wrong code (failure 2 of 2; the consumption reset the streak)", recovery.OutcomeMismatch, at(10*time.Second), false, wrong)
+	u.wantCheck("wrong code over the failure budget (restores charged nothing)", recovery.OutcomeLimitExceeded, at(11*time.Second), false, wrong)
+	w := newCodeUser(t, u.s, "2", recovery.CodeLimits{Budget: 2, FailureBudget: 2, Window: time.Hour, MaxFailures: 3, Cooldown: time.Hour})
+	w.wantIssue("issue A (issue 1 of 2)", recovery.OutcomeOK, t0, a, exp)
+	for i := range 3 {
+		w.wantCheck("consume A", recovery.OutcomeOK, at(time.Duration(1+2*i)*time.Second), true, a)
+		w.restore("restore A", at(time.Duration(2+2*i)*time.Second), a)
+	}
+	w.wantIssue("issue (issue 2 of 2 unless restores were charged)", recovery.OutcomeOK, at(10*time.Second), hk(kid1, "222222"), exp)
+	w.wantIssue("issue over budget", recovery.OutcomeLimitExceeded, at(11*time.Second), hk(kid1, "333333"), exp)
+}
+
 // testBudget: Budget issues fit in a rolling Window; an event leaves the
 // window exactly Window after it happened.
 func testBudget(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
 	exp := at(3 * time.Hour)
 	code := func(i int) recovery.KeyedHash { return hk(kid1, fmt.Sprintf("%06d", i)) }
 	for i := range 5 {
@@ -308,55 +385,126 @@ func testBudget(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	u.wantCheck("consume the last code issued", recovery.OutcomeOK, at(time.Hour+3*time.Minute), true, code(10))
 }
 
-// testBudgetCountsFailures: issues and failed checks share the budget.
-func testBudgetCountsFailures(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+// testBudgetsSeparate: issues and failed checks have budgets of their own;
+// once failures are spent, no code is compared and none is issued.
+func testBudgetsSeparate(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, FailureBudget: 3, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
 	a, b, wrong := hk(kid1, "111111"), hk(kid1, "222222"), hk(kid1, "999999")
 	exp := at(3 * time.Hour)
-	u.wantIssue("issue A (event 1 of 5)", recovery.OutcomeOK, t0, a, exp)
-	u.wantCheck("wrong code (event 2 of 5)", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
-	u.wantIssue("issue B (event 3 of 5)", recovery.OutcomeOK, at(2*time.Minute), b, exp)
-	u.wantCheck("wrong code (event 4 of 5)", recovery.OutcomeMismatch, at(3*time.Minute), true, wrong)
-	u.wantCheck("wrong code (event 5 of 5)", recovery.OutcomeMismatch, at(4*time.Minute), false, wrong)
-	u.wantCheck("wrong code with the budget spent", recovery.OutcomeLimitExceeded, at(5*time.Minute), false, wrong)
-	u.wantIssue("issue with the budget spent", recovery.OutcomeLimitExceeded, at(5*time.Minute), hk(kid1, "333333"), exp)
-	u.wantCheck("match B without Consume when the event at t0 has left the window", recovery.OutcomeOK, at(time.Hour), false, b)
-	u.wantCheck("wrong code (event 5 of 5 again)", recovery.OutcomeMismatch, at(time.Hour), false, wrong)
-	u.wantCheck("wrong code with the budget spent again", recovery.OutcomeLimitExceeded, at(time.Hour), false, wrong)
-	u.wantCheck("consume B when the event at t0+1m has left the window", recovery.OutcomeOK, at(time.Hour+time.Minute), true, b)
+	u.wantIssue("issue A (issue 1 of 5)", recovery.OutcomeOK, t0, a, exp)
+	u.wantCheck("wrong code (failure 1 of 3)", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
+	u.wantIssue("issue B (issue 2 of 5)", recovery.OutcomeOK, at(2*time.Minute), b, exp)
+	u.wantCheck("wrong code (failure 2 of 3)", recovery.OutcomeMismatch, at(3*time.Minute), true, wrong)
+	u.wantCheck("wrong code (failure 3 of 3)", recovery.OutcomeMismatch, at(4*time.Minute), false, wrong)
+	u.wantCheck("wrong code with the failures spent", recovery.OutcomeLimitExceeded, at(5*time.Minute), false, wrong)
+	u.wantCheck("the right code B with the failures spent (not compared)", recovery.OutcomeLimitExceeded, at(5*time.Minute), true, b)
+	u.wantIssue("issue with the failures spent (a code is only issued when it can be checked)", recovery.OutcomeLimitExceeded, at(5*time.Minute), hk(kid1, "333333"), exp)
+	u.wantCheck("match B without Consume when the failure at t0+1m has left the window", recovery.OutcomeOK, at(time.Hour+time.Minute), false, b)
+	u.wantCheck("wrong code (failure 3 of 3 again)", recovery.OutcomeMismatch, at(time.Hour+time.Minute), false, wrong)
+	u.wantCheck("wrong code with the failures spent again", recovery.OutcomeLimitExceeded, at(time.Hour+time.Minute), false, wrong)
+	u.wantCheck("consume B when the failure at t0+3m has left the window", recovery.OutcomeOK, at(time.Hour+3*time.Minute), true, b)
+
+	v := newCodeUser(t, u.s, "2", recovery.CodeLimits{Budget: 2, FailureBudget: 5, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	v.wantIssue("issue A (issue 1 of 2)", recovery.OutcomeOK, t0, a, exp)
+	v.wantIssue("issue B (issue 2 of 2)", recovery.OutcomeOK, at(time.Minute), b, exp)
+	v.wantIssue("issue with the issues spent", recovery.OutcomeLimitExceeded, at(2*time.Minute), hk(kid1, "333333"), exp)
+	v.wantCheck("wrong code with the issues spent (failures have their own budget)", recovery.OutcomeMismatch, at(3*time.Minute), false, wrong)
+	v.wantCheck("consume B with the issues spent", recovery.OutcomeOK, at(4*time.Minute), true, b)
 }
 
-// testLimitExceededChargesNothing: calls answered LimitExceeded add no event.
+// testLastCodeOfTheBudgetUsable: the code of the last request the budget
+// allows can be confirmed, and the budget still refuses the next request.
+func testLastCodeOfTheBudgetUsable(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	exp := at(2 * time.Hour)
+	code := func(i int) recovery.KeyedHash { return hk(kid1, fmt.Sprintf("%06d", i)) }
+	for i := range 5 {
+		u.wantIssue(fmt.Sprintf("request %d of 5", i+1), recovery.OutcomeOK, at(time.Duration(i)*time.Minute), code(i), exp)
+	}
+	u.wantIssue("request 6 (the budget of 5 is spent)", recovery.OutcomeLimitExceeded, at(5*time.Minute), code(5), exp)
+	u.wantCheck("confirm with the fifth code", recovery.OutcomeOK, at(6*time.Minute), true, code(4))
+	u.wantIssue("request after the confirmation (still over budget)", recovery.OutcomeLimitExceeded, at(7*time.Minute), code(6), exp)
+	u.wantIssue("request when the first request has left the window", recovery.OutcomeOK, at(time.Hour), code(7), exp)
+}
+
+// testGuessesBounded: an attacker who alternates requests and wrong
+// guesses as fast as it can gets at most FailureBudget codes compared in
+// any window, however many requests it makes.
+func testGuessesBounded(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
+	const failureBudget = 5
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, FailureBudget: failureBudget, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	var compared []time.Time
+	for i := range 3 * 60 { // one request and one guess a minute for three hours
+		now := at(time.Duration(i) * time.Minute)
+		u.issue("request", now, hk(kid1, fmt.Sprintf("c%d", i)), now.Add(time.Hour))
+		switch out := u.check("guess", now.Add(time.Second), false, hk(kid1, "wrong")); out {
+		case recovery.OutcomeMismatch, recovery.OutcomeOK:
+			compared = append(compared, now)
+		case recovery.OutcomeLimitExceeded, recovery.OutcomeExpired:
+		default:
+			t.Fatalf("guess at %s: %v", rel(now), out)
+		}
+	}
+	for i := range compared {
+		n := 0
+		for _, c := range compared[i:] {
+			if c.Sub(compared[i]) < time.Hour {
+				n++
+			}
+		}
+		if n > failureBudget {
+			t.Fatalf("%d guesses were compared within the hour from %s, want at most FailureBudget %d", n, rel(compared[i]), failureBudget)
+		}
+	}
+	if len(compared) < 3*failureBudget {
+		t.Errorf("%d guesses compared in three hours, want %d (the budget refreshes each hour)", len(compared), 3*failureBudget)
+	}
+}
+
+// testLimitExceededChargesNothing: calls answered LimitExceeded add neither
+// an issue nor a failure.
 func testLimitExceededChargesNothing(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 2, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
-	a := hk(kid1, "111111")
+	s := newStore(t)
+	limits := recovery.CodeLimits{Budget: 2, FailureBudget: 2, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour}
 	exp := at(3 * time.Hour)
-	u.wantIssue("issue (event 1 of 2)", recovery.OutcomeOK, t0, hk(kid1, "000000"), exp)
-	u.wantIssue("issue A (event 2 of 2)", recovery.OutcomeOK, at(30*time.Minute), a, exp)
+	u := newCodeUser(t, s, "issues", limits)
+	u.wantIssue("issue (issue 1 of 2)", recovery.OutcomeOK, t0, hk(kid1, "000000"), exp)
+	u.wantIssue("issue (issue 2 of 2)", recovery.OutcomeOK, at(30*time.Minute), hk(kid1, "111111"), exp)
 	for i := range 3 {
-		now := at(40*time.Minute + time.Duration(i)*time.Second)
-		u.wantIssue("issue over budget", recovery.OutcomeLimitExceeded, now, hk(kid1, "222222"), exp)
-		u.wantCheck("wrong code over budget", recovery.OutcomeLimitExceeded, now, false, hk(kid1, "999999"))
+		u.wantIssue("issue over budget", recovery.OutcomeLimitExceeded, at(40*time.Minute+time.Duration(i)*time.Second), hk(kid1, "222222"), exp)
 	}
 	u.wantIssue("issue at t0+1h: one slot is free unless refused calls were charged", recovery.OutcomeOK, at(time.Hour), hk(kid1, "333333"), exp)
 	u.wantIssue("issue at t0+1h with both slots taken", recovery.OutcomeLimitExceeded, at(time.Hour), hk(kid1, "444444"), exp)
+
+	v := newCodeUser(t, s, "failures", limits)
+	a, wrong := hk(kid1, "111111"), hk(kid1, "999999")
+	v.wantIssue("issue A", recovery.OutcomeOK, t0, a, exp)
+	v.wantCheck("wrong code (failure 1 of 2)", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
+	v.wantCheck("wrong code (failure 2 of 2)", recovery.OutcomeMismatch, at(30*time.Minute), false, wrong)
+	for i := range 3 {
+		now := at(40*time.Minute + time.Duration(i)*time.Second)
+		v.wantCheck("wrong code over budget", recovery.OutcomeLimitExceeded, now, false, wrong)
+		v.wantIssue("issue over the failure budget", recovery.OutcomeLimitExceeded, now, hk(kid1, "222222"), exp)
+	}
+	v.wantCheck("wrong code at t0+1h1m: one slot is free unless refused calls were charged", recovery.OutcomeMismatch, at(time.Hour+time.Minute), false, wrong)
+	v.wantCheck("wrong code at t0+1h1m with both slots taken", recovery.OutcomeLimitExceeded, at(time.Hour+time.Minute), false, wrong)
 }
 
-// testLimitExceededDoesNotConsume: over budget even the right code is not
-// compared, so it stays usable.
+// testLimitExceededDoesNotConsume: with the failures spent even the right
+// code is not compared, so it stays usable.
 func testLimitExceededDoesNotConsume(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 2, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 2, FailureBudget: 1, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
 	a := hk(kid1, "111111")
-	u.wantIssue("issue A (event 1 of 2)", recovery.OutcomeOK, t0, a, at(3*time.Hour))
-	u.wantCheck("wrong code (event 2 of 2)", recovery.OutcomeMismatch, at(time.Minute), false, hk(kid1, "999999"))
+	u.wantIssue("issue A", recovery.OutcomeOK, t0, a, at(3*time.Hour))
+	u.wantCheck("wrong code (failure 1 of 1)", recovery.OutcomeMismatch, at(time.Minute), false, hk(kid1, "999999"))
 	u.wantCheck("consume the right code A over budget", recovery.OutcomeLimitExceeded, at(2*time.Minute), true, a)
-	u.wantCheck("consume A when the event at t0 has left the window", recovery.OutcomeOK, at(time.Hour), true, a)
-	u.wantCheck("check A after it was consumed", recovery.OutcomeExpired, at(time.Hour), true, a)
+	u.wantCheck("consume A when the failure has left the window", recovery.OutcomeOK, at(time.Hour+time.Minute), true, a)
+	u.wantCheck("check A after it was consumed", recovery.OutcomeExpired, at(time.Hour+time.Minute), true, a)
 }
 
 // testExpiredChargesNothing: calls answered Expired add no event.
 func testExpiredChargesNothing(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 3, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 3, FailureBudget: 3, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
 	a, b := hk(kid1, "111111"), hk(kid1, "222222")
 	exp := at(3 * time.Hour)
 	u.wantIssue("issue A expiring at t0+1m (event 1 of 3)", recovery.OutcomeOK, t0, a, at(time.Minute))
@@ -379,7 +527,7 @@ func testExpiredChargesNothing(t *testing.T, newStore func(t *testing.T) recover
 // testLock: MaxFailures consecutive mismatches lock the user for Cooldown
 // from the last one; at the lock's end the streak starts again from zero.
 func testLock(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
 	a, b, wrong := hk(kid1, "111111"), hk(kid1, "222222"), hk(kid1, "999999")
 	u.wantIssue("issue A", recovery.OutcomeOK, t0, a, at(2*time.Hour))
 	u.wantCheck("mismatch 1 of 3", recovery.OutcomeMismatch, at(1*time.Second), false, wrong)
@@ -397,14 +545,15 @@ func testLock(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	u.wantCheck("right code after the second lock was set", recovery.OutcomeLocked, lockEnd.Add(2*time.Second), true, a)
 }
 
-// testLockedChargesNothing: calls answered Locked add no event.
+// testLockedChargesNothing: calls answered Locked add no issue and no
+// failure.
 func testLockedChargesNothing(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 3, FailureBudget: 4, Window: time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute})
 	a, wrong := hk(kid1, "111111"), hk(kid1, "999999")
 	exp := at(3 * time.Hour)
-	u.wantIssue("issue A (event 1 of 5)", recovery.OutcomeOK, t0, a, exp)
-	u.wantCheck("mismatch (event 2 of 5, streak 1 of 2)", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
-	u.wantCheck("mismatch (event 3 of 5, streak 2 of 2: locked until t0+17m)", recovery.OutcomeMismatch, at(2*time.Minute), false, wrong)
+	u.wantIssue("issue A (issue 1 of 3)", recovery.OutcomeOK, t0, a, exp)
+	u.wantCheck("mismatch (failure 1 of 4, streak 1 of 2)", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
+	u.wantCheck("mismatch (failure 2 of 4, streak 2 of 2: locked until t0+17m)", recovery.OutcomeMismatch, at(2*time.Minute), false, wrong)
 	for i := range 3 {
 		now := at(3*time.Minute + time.Duration(i)*time.Second)
 		u.wantIssue("issue while locked", recovery.OutcomeLocked, now, hk(kid1, "222222"), exp)
@@ -413,34 +562,37 @@ func testLockedChargesNothing(t *testing.T, newStore func(t *testing.T) recovery
 	}
 	lockEnd := at(17 * time.Minute)
 	u.wantCheck("check A at the lock's end", recovery.OutcomeOK, lockEnd, false, a)
-	u.wantIssue("issue (event 4 of 5 unless Locked answers were charged)", recovery.OutcomeOK, lockEnd, hk(kid1, "333333"), exp)
-	u.wantIssue("issue (event 5 of 5)", recovery.OutcomeOK, lockEnd, hk(kid1, "444444"), exp)
+	u.wantCheck("mismatch (failure 3 of 4 unless Locked answers were charged)", recovery.OutcomeMismatch, lockEnd, false, wrong)
+	u.wantIssue("issue (issue 2 of 3 unless Locked answers were charged)", recovery.OutcomeOK, lockEnd, hk(kid1, "333333"), exp)
+	u.wantIssue("issue (issue 3 of 3)", recovery.OutcomeOK, lockEnd, hk(kid1, "444444"), exp)
 	u.wantIssue("issue with the budget spent", recovery.OutcomeLimitExceeded, lockEnd, hk(kid1, "555555"), exp)
+	u.wantCheck("mismatch (failure 4 of 4, streak 2 of 2: locked again)", recovery.OutcomeMismatch, lockEnd, false, wrong)
 }
 
-// testGateOrder: the lock is checked before the budget, and both before
+// testGateOrder: the lock is checked before the budgets, and both before
 // the code.
 func testGateOrder(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	s := newStore(t)
 	a, wrong := hk(kid1, "111111"), hk(kid1, "999999")
-	u := newCodeUser(t, s, "1", recovery.CodeLimits{Budget: 3, Window: time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute})
-	u.wantIssue("issue A (event 1 of 3)", recovery.OutcomeOK, t0, a, at(20*time.Minute))
-	u.wantCheck("mismatch (event 2 of 3, streak 1 of 2)", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
-	u.wantCheck("mismatch (event 3 of 3, streak 2 of 2: locked until t0+17m)", recovery.OutcomeMismatch, at(2*time.Minute), false, wrong)
+	u := newCodeUser(t, s, "1", recovery.CodeLimits{Budget: 3, FailureBudget: 2, Window: time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute})
+	u.wantIssue("issue A", recovery.OutcomeOK, t0, a, at(20*time.Minute))
+	u.wantCheck("mismatch (failure 1 of 2, streak 1 of 2)", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
+	u.wantCheck("mismatch (failure 2 of 2, streak 2 of 2: locked until t0+17m)", recovery.OutcomeMismatch, at(2*time.Minute), false, wrong)
 	u.wantCheck("right code, locked and over budget", recovery.OutcomeLocked, at(3*time.Minute), true, a)
 	u.wantIssue("issue, locked and over budget", recovery.OutcomeLocked, at(3*time.Minute), hk(kid1, "222222"), at(time.Hour))
 	u.wantCheck("right code at the lock's end, still over budget", recovery.OutcomeLimitExceeded, at(17*time.Minute), true, a)
 	u.wantCheck("right code after its expiry, still over budget", recovery.OutcomeLimitExceeded, at(30*time.Minute), true, a)
-	u.wantCheck("right code after its expiry, when the event at t0 has left the window", recovery.OutcomeExpired, at(time.Hour), true, a)
+	u.wantCheck("right code after its expiry, when the failure at t0+1m has left the window", recovery.OutcomeExpired, at(time.Hour+time.Minute), true, a)
 
-	v := newCodeUser(t, s, "2", recovery.CodeLimits{Budget: 1, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
-	v.wantIssue("issue A expiring at t0+1m (event 1 of 1)", recovery.OutcomeOK, t0, a, at(time.Minute))
-	v.wantCheck("a wrong code over budget, after A's expiry", recovery.OutcomeLimitExceeded, at(2*time.Minute), false, wrong)
+	v := newCodeUser(t, s, "2", recovery.CodeLimits{Budget: 5, FailureBudget: 1, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	v.wantIssue("issue A expiring at t0+1m", recovery.OutcomeOK, t0, a, at(time.Minute))
+	v.wantCheck("a wrong code (failure 1 of 1)", recovery.OutcomeMismatch, at(30*time.Second), false, wrong)
+	v.wantCheck("a wrong code over the failure budget, after A's expiry", recovery.OutcomeLimitExceeded, at(2*time.Minute), false, wrong)
 }
 
 // testConsumedMatchResetsStreak: a consumed match starts the streak again.
 func testConsumedMatchResetsStreak(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
 	a, b, wrong := hk(kid1, "111111"), hk(kid1, "222222"), hk(kid1, "999999")
 	exp := at(time.Hour)
 	u.wantIssue("issue A", recovery.OutcomeOK, t0, a, exp)
@@ -456,7 +608,7 @@ func testConsumedMatchResetsStreak(t *testing.T, newStore func(t *testing.T) rec
 // testMatchWithoutConsumeKeepsStreak: a match without Consume changes
 // nothing, the streak included.
 func testMatchWithoutConsumeKeepsStreak(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
 	a, wrong := hk(kid1, "111111"), hk(kid1, "999999")
 	u.wantIssue("issue A", recovery.OutcomeOK, t0, a, at(time.Hour))
 	u.wantCheck("mismatch 1", recovery.OutcomeMismatch, at(1*time.Second), false, wrong)
@@ -469,7 +621,7 @@ func testMatchWithoutConsumeKeepsStreak(t *testing.T, newStore func(t *testing.T
 // testIssueKeepsStreak: a new code does not reset the streak (only a
 // consumed match or the end of a lock does).
 func testIssueKeepsStreak(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute})
 	b, wrong := hk(kid1, "222222"), hk(kid1, "999999")
 	u.wantIssue("issue A", recovery.OutcomeOK, t0, hk(kid1, "111111"), at(time.Hour))
 	u.wantCheck("mismatch 1", recovery.OutcomeMismatch, at(1*time.Second), false, wrong)
@@ -533,23 +685,23 @@ func testConcurrentConsume(t *testing.T, newStore func(t *testing.T) recovery.Co
 // budget.
 func testConcurrentMismatchBudget(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	const n = 500
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour})
-	if !u.wantIssue("issue A (event 1 of 5)", recovery.OutcomeOK, t0, hk(kid1, "123456"), at(time.Hour)) {
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour})
+	if !u.wantIssue("issue A", recovery.OutcomeOK, t0, hk(kid1, "123456"), at(time.Hour)) {
 		return
 	}
 	now := at(time.Second)
 	outs, errs := concurrently(t, n, func(ctx context.Context, i int) (recovery.Outcome, error) {
 		return u.s.Check(ctx, u.checkParams(now, true, []recovery.KeyedHash{hk(kid1, fmt.Sprintf("w%d", i))}))
 	})
-	what := fmt.Sprintf("%d concurrent Checks of wrong codes with 4 budget slots left", n)
-	wantTally(t, what, tally(t, what, outs, errs), map[recovery.Outcome]int{recovery.OutcomeMismatch: 4, recovery.OutcomeLimitExceeded: n - 4})
+	what := fmt.Sprintf("%d concurrent Checks of wrong codes with FailureBudget 5", n)
+	wantTally(t, what, tally(t, what, outs, errs), map[recovery.Outcome]int{recovery.OutcomeMismatch: 5, recovery.OutcomeLimitExceeded: n - 5})
 }
 
 // testConcurrentMismatchLock: simultaneous failures never overrun
 // MaxFailures.
 func testConcurrentMismatchLock(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	const n = 100
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 1000, Window: time.Hour, MaxFailures: 3, Cooldown: time.Hour})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 1000, FailureBudget: 1000, Window: time.Hour, MaxFailures: 3, Cooldown: time.Hour})
 	if !u.wantIssue("issue A", recovery.OutcomeOK, t0, hk(kid1, "123456"), at(time.Hour)) {
 		return
 	}
@@ -565,7 +717,7 @@ func testConcurrentMismatchLock(t *testing.T, newStore func(t *testing.T) recove
 // code left current is one that was accepted.
 func testConcurrentIssue(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	const n = 50
-	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour})
+	u := newCodeUser(t, newStore(t), "1", recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour})
 	code := func(i int) recovery.KeyedHash { return hk(kid1, fmt.Sprintf("c%d", i)) }
 	outs, errs := concurrently(t, n, func(ctx context.Context, i int) (recovery.Outcome, error) {
 		return u.s.Issue(ctx, u.issueParams(t0, code(i), at(2*time.Hour)))
@@ -594,7 +746,7 @@ func testConcurrentIssue(t *testing.T, newStore func(t *testing.T) recovery.Code
 // testPoolIsolation: one user key in two pools is two users.
 func testPoolIsolation(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	s := newStore(t)
-	limits := recovery.CodeLimits{Budget: 3, Window: time.Hour, MaxFailures: 2, Cooldown: time.Hour}
+	limits := recovery.CodeLimits{Budget: 3, FailureBudget: 3, Window: time.Hour, MaxFailures: 2, Cooldown: time.Hour}
 	p1 := newCodeUser(t, s, "shared", limits)
 	p2 := newCodeUser(t, s, "shared", limits)
 	p1.pool, p2.pool = p1.pool+"-1", p1.pool+"-2"
@@ -604,7 +756,7 @@ func testPoolIsolation(t *testing.T, newStore func(t *testing.T) recovery.CodeSt
 // testUserIsolation: two users of one pool are independent.
 func testUserIsolation(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
 	s := newStore(t)
-	limits := recovery.CodeLimits{Budget: 3, Window: time.Hour, MaxFailures: 2, Cooldown: time.Hour}
+	limits := recovery.CodeLimits{Budget: 3, FailureBudget: 3, Window: time.Hour, MaxFailures: 2, Cooldown: time.Hour}
 	testTwoUsersIndependent(t, newCodeUser(t, s, "1", limits), newCodeUser(t, s, "2", limits))
 }
 
@@ -626,9 +778,10 @@ func testTwoUsersIndependent(t *testing.T, u1, u2 *codeUser) {
 	u1.revoke("revoke A for the first user", a)
 	u2.wantCheck("check B for the second user after the first user's revoke", recovery.OutcomeOK, at(9*time.Second), false, b)
 	u2.wantCheck("consume B for the second user while the first is locked", recovery.OutcomeOK, at(10*time.Second), true, b)
-	// Budget 3: the first user has spent all 3, the second 2 (issue, mismatch).
-	u2.wantIssue("second user's third event", recovery.OutcomeOK, at(11*time.Second), b, exp)
-	u2.wantIssue("second user's fourth event", recovery.OutcomeLimitExceeded, at(12*time.Second), b, exp)
+	// Budget 3: the first user has one issue and a lock, the second one issue.
+	u2.wantIssue("second user's second issue", recovery.OutcomeOK, at(11*time.Second), b, exp)
+	u2.wantIssue("second user's third issue", recovery.OutcomeOK, at(12*time.Second), b, exp)
+	u2.wantIssue("second user's fourth issue", recovery.OutcomeLimitExceeded, at(13*time.Second), b, exp)
 }
 
 // testKeysDoNotCollide: (pool, user) pairs that concatenate to the same
@@ -654,7 +807,7 @@ func testKeysDoNotCollide(t *testing.T, newStore func(t *testing.T) recovery.Cod
 // testStoresIsolated: two stores from two calls of the factory share
 // nothing.
 func testStoresIsolated(t *testing.T, newStore func(t *testing.T) recovery.CodeStore) {
-	limits := recovery.CodeLimits{Budget: 2, Window: time.Hour, MaxFailures: 1, Cooldown: time.Hour}
+	limits := recovery.CodeLimits{Budget: 2, FailureBudget: 2, Window: time.Hour, MaxFailures: 1, Cooldown: time.Hour}
 	u1 := newCodeUser(t, newStore(t), "1", limits)
 	u2 := newCodeUser(t, newStore(t), "1", limits) // same pool and key, other store
 	a, b := hk(kid1, "111111"), hk(kid1, "222222")
@@ -676,12 +829,12 @@ func testMillisecondPrecision(t *testing.T, newStore func(t *testing.T) recovery
 	u.wantCheck("check A at t0+1.499s", recovery.OutcomeOK, at(1499*time.Millisecond), false, a)
 	u.wantCheck("check A at t0+1.5s", recovery.OutcomeExpired, at(1500*time.Millisecond), false, a)
 
-	w := newCodeUser(t, s, "window", recovery.CodeLimits{Budget: 1, Window: 1500 * time.Millisecond, MaxFailures: 100, Cooldown: time.Hour})
+	w := newCodeUser(t, s, "window", recovery.CodeLimits{Budget: 1, FailureBudget: 1, Window: 1500 * time.Millisecond, MaxFailures: 100, Cooldown: time.Hour})
 	w.wantIssue("issue with Budget 1 and Window 1.5s", recovery.OutcomeOK, t0, a, at(time.Hour))
 	w.wantIssue("issue at t0+1.499s", recovery.OutcomeLimitExceeded, at(1499*time.Millisecond), a, at(time.Hour))
 	w.wantIssue("issue at t0+1.5s", recovery.OutcomeOK, at(1500*time.Millisecond), a, at(time.Hour))
 
-	l := newCodeUser(t, s, "lock", recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 1, Cooldown: 1500 * time.Millisecond})
+	l := newCodeUser(t, s, "lock", recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 1, Cooldown: 1500 * time.Millisecond})
 	l.wantIssue("issue A", recovery.OutcomeOK, t0, a, at(time.Hour))
 	l.wantCheck("mismatch at t0+1ms (MaxFailures 1: locked until t0+1.501s)", recovery.OutcomeMismatch, at(time.Millisecond), false, wrong)
 	l.wantCheck("check A at t0+1.5s", recovery.OutcomeLocked, at(1500*time.Millisecond), false, a)
@@ -702,12 +855,12 @@ func testTimeZones(t *testing.T, newStore func(t *testing.T) recovery.CodeStore)
 	u.wantCheck("check 1ms before expiry, given in UTC+5:45", recovery.OutcomeOK, exp.Add(-time.Millisecond).In(odd), false, a)
 	u.wantCheck("check at expiry, given in UTC-11", recovery.OutcomeExpired, exp.In(west), false, a)
 
-	w := newCodeUser(t, s, "window", recovery.CodeLimits{Budget: 1, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
+	w := newCodeUser(t, s, "window", recovery.CodeLimits{Budget: 1, FailureBudget: 1, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour})
 	w.wantIssue("issue at t0 in UTC+14", recovery.OutcomeOK, t0.In(east), a, at(3*time.Hour).In(east))
 	w.wantIssue("issue 1ms before the window ends, given in UTC-11", recovery.OutcomeLimitExceeded, at(time.Hour-time.Millisecond).In(west), a, at(3*time.Hour).In(west))
 	w.wantIssue("issue at the window's end, given in UTC", recovery.OutcomeOK, at(time.Hour).UTC(), a, at(3*time.Hour).UTC())
 
-	l := newCodeUser(t, s, "lock", recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 1, Cooldown: time.Hour})
+	l := newCodeUser(t, s, "lock", recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 1, Cooldown: time.Hour})
 	l.wantIssue("issue A in UTC", recovery.OutcomeOK, t0, a, at(3*time.Hour))
 	l.wantCheck("mismatch at t0 in UTC+14 (locked until t0+1h)", recovery.OutcomeMismatch, t0.In(east), false, hk(kid1, "999999"))
 	l.wantCheck("check 1ms before the lock ends, given in UTC-11", recovery.OutcomeLocked, at(time.Hour-time.Millisecond).In(west), false, a)
@@ -780,7 +933,7 @@ func testSweepExpired(t *testing.T, newStore func(t *testing.T) recovery.CodeSto
 	wrong := hk(kid1, "999999")
 	// Dead by t0+2h: every event at or before t0+20m, Window 1h, Cooldown
 	// 15m, codes expired by t0+10m.
-	short := recovery.CodeLimits{Budget: 10, Window: time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute}
+	short := recovery.CodeLimits{Budget: 10, FailureBudget: 10, Window: time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute}
 	dead := make([]*codeUser, 6)
 	for i := range dead {
 		dead[i] = newCodeUser(t, s, fmt.Sprintf("dead%d", i), short)
@@ -797,11 +950,11 @@ func testSweepExpired(t *testing.T, newStore func(t *testing.T) recovery.CodeSto
 	// ending at t0+10h2m, budget events in a 10h window.
 	liveCode := newCodeUser(t, s, "live-code", short)
 	liveCode.wantIssue("issue", recovery.OutcomeOK, t0, hk(kid1, "222222"), at(10*time.Hour))
-	liveLock := newCodeUser(t, s, "live-lock", recovery.CodeLimits{Budget: 10, Window: time.Hour, MaxFailures: 2, Cooldown: 10 * time.Hour})
+	liveLock := newCodeUser(t, s, "live-lock", recovery.CodeLimits{Budget: 10, FailureBudget: 10, Window: time.Hour, MaxFailures: 2, Cooldown: 10 * time.Hour})
 	liveLock.wantIssue("issue", recovery.OutcomeOK, t0, hk(kid1, "222222"), at(10*time.Minute))
 	liveLock.wantCheck("mismatch 1", recovery.OutcomeMismatch, at(time.Minute), false, wrong)
 	liveLock.wantCheck("mismatch 2 (locked until t0+10h2m)", recovery.OutcomeMismatch, at(2*time.Minute), false, wrong)
-	liveBudget := newCodeUser(t, s, "live-budget", recovery.CodeLimits{Budget: 2, Window: 10 * time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute})
+	liveBudget := newCodeUser(t, s, "live-budget", recovery.CodeLimits{Budget: 2, FailureBudget: 2, Window: 10 * time.Hour, MaxFailures: 2, Cooldown: 15 * time.Minute})
 	liveBudget.wantIssue("issue 1 of 2", recovery.OutcomeOK, t0, hk(kid1, "222222"), at(10*time.Minute))
 	liveBudget.wantIssue("issue 2 of 2", recovery.OutcomeOK, t0, hk(kid1, "333333"), at(10*time.Minute))
 

@@ -37,11 +37,20 @@ type FaultConfig struct {
 	// methods fit). Optional: without it the check that no password change
 	// was lost is skipped, and FaultLoad logs so.
 	PasswordHash func(ctx context.Context, pool, sub string) (string, error)
-	// Events reads the budget events the code store holds for a user (pool
-	// and recovery.UserKey), in any order; an absent record has none.
-	// Optional: with it FaultLoad compares what the store holds with the
-	// charges the clients saw.
-	Events func(ctx context.Context, pool, userKey string) ([]time.Time, error)
+	// Events reads the times of the issues and of the failed checks the
+	// code store holds for a user (pool and recovery.UserKey), in any
+	// order; an absent record has none. Optional: with it FaultLoad
+	// compares what the store holds with the charges the clients saw.
+	Events func(ctx context.Context, pool, userKey string) (issues, failures []time.Time, err error)
+	// FailedConfirmsRetryable says that a Confirm that failed with an
+	// internal error leaves its code usable, unless its password change was
+	// applied (its reply lost): true for a user store that consumes the
+	// code in the transaction that sets the password
+	// (recovery.CodeConsumingSetter, as pgxstore's with WithCodeStore).
+	// FaultLoad then cuts the backend while users confirm fresh codes and
+	// checks that each failed Confirm can be retried with its code, and
+	// that no code sets two passwords.
+	FailedConfirmsRetryable bool
 	// CallsMayRepeat says that a store call whose reply was lost may have
 	// been applied twice, as go-redis does when it retries a script after a
 	// broken connection (its MaxRetries, 3 by default). The stored budget
@@ -171,6 +180,11 @@ type FaultPhaseReport struct {
 	LockedUsers int
 	// Violations counts the broken invariants (each also a test error).
 	Violations int
+	// Retried counts the Confirm calls that failed with an internal error
+	// during the retry check (FailedConfirmsRetryable) and were retried with
+	// their code: RetriedOK succeeded, RetriedApplied had been applied and
+	// rightly found their code used.
+	Retried, RetriedOK, RetriedApplied int
 	// ReadErrors counts the failed reads of the stores' contents after
 	// the last Restore (each is retried). SettleErrors counts the internal
 	// errors after those reads before every user had completed a reset
@@ -204,12 +218,13 @@ func (p FaultPhaseReport) String() string {
 	for _, k := range keys {
 		outs = append(outs, fmt.Sprintf("%s %d", k, p.Outcomes[k]))
 	}
-	return fmt.Sprintf("phase %s (budget %d per %s, lock after %d failures for %s, codes live %s): "+
+	return fmt.Sprintf("phase %s (budget %d and %d failures per %s, lock after %d failures for %s, codes live %s): "+
 		"%d ops in %s with %d cuts; %d internal errors; %d codes sent, %d accepted, %d confirms of expired codes, %d users locked; "+
-		"%d violations; after the last restore %d failed reads, then %d internal errors and %s until every user reset again\n  %s",
-		p.Name, p.Policy.Budget, p.Policy.BudgetWindow, p.Policy.MaxFailures, p.Policy.Cooldown, p.Policy.CodeLifetime,
+		"%d violations; %d failed confirms retried (%d succeeded, %d had been applied); "+
+		"after the last restore %d failed reads, then %d internal errors and %s until every user reset again\n  %s",
+		p.Name, p.Policy.Budget, p.Policy.FailureBudget, p.Policy.BudgetWindow, p.Policy.MaxFailures, p.Policy.Cooldown, p.Policy.CodeLifetime,
 		p.Ops, p.Duration.Round(time.Millisecond), p.Cuts, p.Internal, p.Sent, p.Accepted, p.Stale, p.LockedUsers,
-		p.Violations, p.ReadErrors, p.SettleErrors, p.Settle.Round(time.Millisecond), strings.Join(outs, ", "))
+		p.Violations, p.Retried, p.RetriedOK, p.RetriedApplied, p.ReadErrors, p.SettleErrors, p.Settle.Round(time.Millisecond), strings.Join(outs, ", "))
 }
 
 // FaultLoad runs a bounded, mixed load through a real recovery.Engine on
@@ -296,6 +311,9 @@ func FaultLoad(t testing.TB, cfg FaultConfig) FaultReport {
 	}
 	if cfg.PasswordHash == nil {
 		t.Log("FaultConfig.PasswordHash is nil: the check that no password change is lost is skipped")
+		if cfg.FailedConfirmsRetryable {
+			t.Fatal("FaultConfig.FailedConfirmsRetryable needs PasswordHash, to tell an applied change from one that was not")
+		}
 	}
 	if cfg.Events == nil {
 		t.Log("FaultConfig.Events is nil: stored budget events are not compared with the charges seen")
@@ -305,13 +323,13 @@ func FaultLoad(t testing.TB, cfg FaultConfig) FaultReport {
 		report.Phases = append(report.Phases, runFaultPhase(t, cfg, i, ph))
 	}
 	t.Logf("fault load:\n%v", report)
-	report.requireExercised(t)
+	report.requireExercised(t, cfg.FailedConfirmsRetryable)
 	return report
 }
 
 // requireExercised fails t when the load did not reach what it is meant to
 // test.
-func (r FaultReport) requireExercised(t testing.TB) {
+func (r FaultReport) requireExercised(t testing.TB, retryable bool) {
 	t.Helper()
 	var stale, mismatches int
 	for _, p := range r.Phases {
@@ -336,6 +354,15 @@ func (r FaultReport) requireExercised(t testing.TB) {
 	}
 	if stale == 0 {
 		t.Errorf("no Confirm used an expired code: expiry was not exercised")
+	}
+	if retryable {
+		retried := 0
+		for _, p := range r.Phases {
+			retried += p.Retried
+		}
+		if retried == 0 {
+			t.Errorf("no Confirm failed during the retry check's outages: retrying was not exercised")
+		}
 	}
 	if mismatches == 0 {
 		t.Errorf("no Confirm got CodeMismatchException")
@@ -377,12 +404,12 @@ func faultPhases() []faultPhase {
 	return []faultPhase{
 		{
 			name:   "budget",
-			policy: recovery.Policy{CodeLifetime: 5 * time.Minute, Budget: 5, BudgetWindow: 10 * time.Minute},
+			policy: recovery.Policy{CodeLifetime: 5 * time.Minute, Budget: 5, FailureBudget: 5, BudgetWindow: 10 * time.Minute},
 			normal: [numKinds]int{35, 30, 5, 10, 20},
 		},
 		{
 			name: "lock",
-			policy: recovery.Policy{CodeLifetime: 5 * time.Minute, Budget: 1000, BudgetWindow: time.Hour,
+			policy: recovery.Policy{CodeLifetime: 5 * time.Minute, Budget: 1000, FailureBudget: 1000, BudgetWindow: time.Hour,
 				MaxFailures: 6, Cooldown: 10 * time.Minute, MaxGuessProbability: 1},
 			normal:   [numKinds]int{30, 30, 5, 5, 30},
 			attacked: [numKinds]int{25, 0, 0, 0, 75},
@@ -427,9 +454,10 @@ func (op *faultOp) outcome() string {
 
 func (op *faultOp) internal() bool { return errors.Is(op.err, recovery.ErrInternal) }
 
-// charged: the call certainly charged a budget event.
-func (op *faultOp) charged() bool {
-	return op.panicked == nil && (op.isRecover() && op.err == nil || errors.Is(op.err, recovery.ErrCodeMismatch))
+// issued: the call certainly charged an issue; missed: a failed check.
+func (op *faultOp) issued() bool { return op.panicked == nil && op.isRecover() && op.err == nil }
+func (op *faultOp) missed() bool {
+	return op.panicked == nil && errors.Is(op.err, recovery.ErrCodeMismatch)
 }
 
 // gated: the answer shows the call passed the lock and the budget.
@@ -494,7 +522,10 @@ func runFaultPhase(t testing.TB, cfg FaultConfig, idx int, ph faultPhase) FaultP
 	r.clock.Store(t0.UnixMilli())
 	e, err := recovery.New(recovery.Config{
 		PoolID: r.pool, Users: cfg.Users, Codes: cfg.Codes, Sender: faultSender{r.capture},
-		Clients: []recovery.Client{{ID: "faults"}},
+		// Errors reach the caller, and the code is sent during the
+		// request, so each Recover's code is known when it answers.
+		Clients: []recovery.Client{{ID: "faults", RevealUserExistence: true}},
+		Outbox:  recovery.NewInlineOutbox(),
 		Keys:    []recovery.Key{faultKey},
 		Hasher:  r.hasher,
 		Policy:  ph.policy,
@@ -568,6 +599,9 @@ func runFaultPhase(t testing.TB, cfg FaultConfig, idx int, ph faultPhase) FaultP
 	v := newViolations(t, ph.name)
 	r.checkAnswers(v, ops, &rep)
 	r.checkStored(ctx, v, ops, &rep)
+	if cfg.FailedConfirmsRetryable {
+		r.checkRetries(ctx, v, &rep)
+	}
 	r.settle(ctx, v, &rep)
 	rep.Violations = v.total
 	return rep
@@ -808,20 +842,29 @@ func (r *faultRun) checkAnswers(v *violations, ops []*faultOp, rep *FaultPhaseRe
 			rep.LockedUsers++
 		}
 
-		// Budget: nothing passes the gate once Budget charges that ended
-		// before it began fall in its window.
+		// Budgets: nothing passes the gate once FailureBudget failures
+		// that ended before it began fall in its window, and no Recover
+		// once Budget issues do.
 		for _, g := range uops {
 			if !g.gated() {
 				continue
 			}
-			n := 0
+			issues, misses := 0, 0
 			for _, e := range uops {
-				if e.end < g.start && e.charged() && e.at.After(g.at.Add(-p.BudgetWindow)) {
-					n++
+				if e.end < g.start && e.at.After(g.at.Add(-p.BudgetWindow)) {
+					if e.issued() {
+						issues++
+					}
+					if e.missed() {
+						misses++
+					}
 				}
 			}
-			if n >= p.Budget {
-				v.add("budget overrun", "%s for %s after %d charges in its window (budget %d)", g, user, n, p.Budget)
+			if misses >= p.FailureBudget {
+				v.add("budget overrun", "%s for %s after %d failures in its window (failure budget %d)", g, user, misses, p.FailureBudget)
+			}
+			if g.isRecover() && issues >= p.Budget {
+				v.add("budget overrun", "%s for %s after %d issues in its window (budget %d)", g, user, issues, p.Budget)
 			}
 		}
 
@@ -943,9 +986,9 @@ func (r *faultRun) checkStored(ctx context.Context, v *violations, ops []*faultO
 			r.checkPassword(v, user, uops, hash)
 		}
 		if r.cfg.Events != nil {
-			var events []time.Time
+			var issues, failures []time.Time
 			err := r.retry(ctx, &rep.ReadErrors, func(ctx context.Context) (err error) {
-				events, err = r.cfg.Events(ctx, r.pool, recovery.UserKey(user.sub))
+				issues, failures, err = r.cfg.Events(ctx, r.pool, recovery.UserKey(user.sub))
 				return err
 			})
 			if err != nil {
@@ -953,29 +996,38 @@ func (r *faultRun) checkStored(ctx context.Context, v *violations, ops []*faultO
 				continue
 			}
 			from := end.Add(-p.BudgetWindow)
-			stored := 0
-			for _, e := range events {
-				if e.After(from) && !e.After(end) {
-					stored++
-				}
-			}
-			seen, maybe := 0, 0
-			for _, op := range uops {
-				switch {
-				case !op.at.After(from):
-				case op.charged():
-					seen++
-				case op.internal() || op.panicked != nil:
-					maybe++
-				}
-			}
-			if lo := min(seen, p.Budget); stored < lo {
-				v.add("charge lost", "%s: the store holds %d budget events in the window ending %s, the clients saw %d charged there", user.name, stored, rel(end), seen)
-			}
-			if hi := min(seen+maybe, p.Budget); stored > hi && !r.cfg.CallsMayRepeat {
-				v.add("phantom charge", "%s: the store holds %d budget events in the window ending %s; the clients saw %d charged there and %d calls that failed", user.name, stored, rel(end), seen, maybe)
-			}
+			r.compareCharges(v, user.name, "issues", issues, uops, from, end, p.Budget, (*faultOp).issued)
+			r.compareCharges(v, user.name, "failures", failures, uops, from, end, p.FailureBudget, (*faultOp).missed)
 		}
+	}
+}
+
+// compareCharges compares the times of one kind of charge a store holds in
+// the window (from, end] with the calls the clients saw charged there:
+// none lost, and, unless calls may repeat, none invented beyond the calls
+// that failed with an internal error.
+func (r *faultRun) compareCharges(v *violations, user, what string, held []time.Time, uops []*faultOp, from, end time.Time, budget int, charged func(*faultOp) bool) {
+	stored := 0
+	for _, e := range held {
+		if e.After(from) && !e.After(end) {
+			stored++
+		}
+	}
+	seen, maybe := 0, 0
+	for _, op := range uops {
+		switch {
+		case !op.at.After(from):
+		case charged(op):
+			seen++
+		case op.internal() || op.panicked != nil:
+			maybe++
+		}
+	}
+	if lo := min(seen, budget); stored < lo {
+		v.add("charge lost", "%s: the store holds %d %s in the window ending %s, the clients saw %d charged there", user, stored, what, rel(end), seen)
+	}
+	if hi := min(seen+maybe, budget); stored > hi && !r.cfg.CallsMayRepeat {
+		v.add("phantom charge", "%s: the store holds %d %s in the window ending %s; the clients saw %d charged there and %d calls that failed", user, stored, what, rel(end), seen, maybe)
 	}
 }
 
@@ -1012,6 +1064,92 @@ func (r *faultRun) checkPassword(v *violations, user faultUser, uops []*faultOp,
 	default:
 		if ok, _ := r.hasher.Verify(user.initial, hash); !ok {
 			v.add("password nobody set", "%s: no Confirm succeeded, yet the stored hash is not the initial password", user.name)
+		}
+	}
+}
+
+// checkRetries cuts the backend while users confirm fresh codes, then
+// retries every Confirm that failed with an internal error, with its code:
+// the retry must succeed, unless the failed Confirm's password was applied
+// (its reply lost), when the code must be used up. So a failure never
+// wastes a code, and no code sets two passwords.
+func (r *faultRun) checkRetries(ctx context.Context, v *violations, rep *FaultPhaseReport) {
+	p := r.engine.Policy()
+	r.advance(max(p.BudgetWindow, p.Cooldown, p.CodeLifetime) + time.Minute)
+	users := r.users[:min(len(r.users), 20)]
+	codes := make([]string, len(users))
+	untilAnswered := func(f func(ctx context.Context) error) error {
+		deadline := time.Now().Add(r.cfg.SettleTimeout)
+		for {
+			cctx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
+			err := f(cctx)
+			cancel()
+			if !errors.Is(err, recovery.ErrInternal) || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for i, u := range users {
+		if err := untilAnswered(func(ctx context.Context) error {
+			_, err := r.engine.Recover(ctx, recovery.RecoverRequest{ClientID: "faults", Username: u.name})
+			codes[i], _ = r.capture.LastCode(u.name)
+			return err
+		}); err != nil {
+			v.add("not recovered", "Recover for %s before the retry check: %v", u.name, err)
+			return
+		}
+	}
+	confirm := func(ctx context.Context, i int, password string) error {
+		return r.engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "faults", Username: users[i].name, ConfirmationCode: codes[i], Password: password})
+	}
+	type attempt struct {
+		user     int
+		password string
+	}
+	var failed []attempt
+	r.cfg.Cut()
+	cutAt := time.Now()
+	for i := range users {
+		password := fmt.Sprintf("Retry-%s-%d!pw", r.ph.name, r.pwSeq.Add(1))
+		cctx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
+		err := confirm(cctx, i, password)
+		cancel()
+		switch {
+		case errors.Is(err, recovery.ErrInternal):
+			failed = append(failed, attempt{i, password})
+		case err != nil:
+			v.add("unexpected error", "Confirm for %s with its fresh code during an outage: %v", users[i].name, err)
+		}
+	}
+	if d := r.cfg.MinOutage - time.Since(cutAt); d > 0 {
+		time.Sleep(d)
+	}
+	r.cfg.Restore()
+	for _, a := range failed {
+		u := users[a.user]
+		rep.Retried++
+		var hash string
+		if err := r.retry(ctx, &rep.ReadErrors, func(ctx context.Context) (err error) {
+			hash, err = r.cfg.PasswordHash(ctx, r.pool, u.sub)
+			return err
+		}); err != nil {
+			r.t.Errorf("phase %s: reading the password hash of %s in the retry check: %v", r.ph.name, u.name, err)
+			continue
+		}
+		applied, _ := r.hasher.Verify(a.password, hash)
+		err := untilAnswered(func(ctx context.Context) error {
+			return confirm(ctx, a.user, fmt.Sprintf("Retry-%s-%d!pw", r.ph.name, r.pwSeq.Add(1)))
+		})
+		switch {
+		case applied && errors.Is(err, recovery.ErrExpiredCode):
+			rep.RetriedApplied++
+		case applied && err == nil:
+			v.add("code set two passwords", "%s: a Confirm that failed with an internal error had set its password, yet its code set another", u.name)
+		case err == nil:
+			rep.RetriedOK++
+		default:
+			v.add("failed confirm wasted its code", "%s: retrying the code of a Confirm that failed with an internal error: %v", u.name, err)
 		}
 	}
 }

@@ -2,10 +2,12 @@ package recoverytest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,11 +92,12 @@ func (f forgetfulUsers) SetPassword(ctx context.Context, pool string, c recovery
 func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 	recoverytest.OptIn(t, recoverytest.EnvFaults, "fault suite")
 	tests := []struct {
-		name   string
-		codes  func(s recovery.CodeStore) recovery.CodeStore
-		users  func(s *memstore.UserStore) recovery.UserStore
-		repeat bool // CallsMayRepeat
-		want   string
+		name      string
+		codes     func(s recovery.CodeStore) recovery.CodeStore
+		users     func(s *memstore.UserStore) recovery.UserStore
+		repeat    bool // CallsMayRepeat
+		retryable bool // FailedConfirmsRetryable; Cut and Restore take users down
+		want      string
 	}{{
 		name: "AcceptsWrongCodes",
 		codes: func(s recovery.CodeStore) recovery.CodeStore {
@@ -126,9 +129,9 @@ func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 		name: "BudgetTooBig",
 		codes: func(s recovery.CodeStore) recovery.CodeStore {
 			return mutant{CodeStore: s,
-				issue: func(p *recovery.IssueParams) { p.Limits.Budget += 2 },
+				issue: func(p *recovery.IssueParams) { p.Limits.Budget += 2; p.Limits.FailureBudget += 2 },
 				check: func(s recovery.CodeStore, ctx context.Context, p recovery.CheckParams) (recovery.Outcome, error) {
-					p.Limits.Budget += 2
+					p.Limits.FailureBudget += 2
 					return s.Check(ctx, p)
 				}}
 		},
@@ -161,6 +164,16 @@ func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 		},
 		want: "phantom charge",
 	}, {
+		name:      "WastesCodesOnFailedChanges",
+		codes:     func(s recovery.CodeStore) recovery.CodeStore { return noRestore{s} },
+		users:     func(s *memstore.UserStore) recovery.UserStore { return &downUsers{UserStore: s} },
+		retryable: true,
+		want:      "failed confirm wasted its code",
+	}, {
+		name:      "RestoresAfterFailedChanges", // a control for the one above
+		users:     func(s *memstore.UserStore) recovery.UserStore { return &downUsers{UserStore: s} },
+		retryable: true,
+	}, {
 		name: "Correct", // the control: nothing to report but the absent outages
 	}}
 	for _, tt := range tests {
@@ -175,13 +188,19 @@ func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 				us = tt.users(users)
 			}
 			rec := &recorder{TB: t}
+			cut, restore := func() {}, func() {}
+			if d, ok := us.(*downUsers); ok {
+				cut, restore = func() { d.down.Store(true) }, func() { d.down.Store(false) }
+			}
 			recoverytest.FaultLoad(rec, recoverytest.FaultConfig{
 				Codes: cs, Users: us, Seed: users.CreateUser, PasswordHash: users.PasswordHash,
-				Events: codes.Events, CallsMayRepeat: tt.repeat,
-				Cut: func() {}, Restore: func() {},
+				Events: codes.Events, CallsMayRepeat: tt.repeat, FailedConfirmsRetryable: tt.retryable,
+				Cut: cut, Restore: restore,
 			})
 			if tt.want == "" {
-				if n := rec.count(func(e string) bool { return !strings.Contains(e, "did not bite") }); n > 0 {
+				if n := rec.count(func(e string) bool {
+					return !strings.Contains(e, "did not bite") && !strings.Contains(e, "no code was accepted")
+				}); n > 0 {
 					t.Errorf("FaultLoad reported a correct store as broken:\n%s", strings.Join(rec.errs, "\n"))
 				}
 				return
@@ -193,29 +212,47 @@ func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 	}
 }
 
-// ledger wraps a correct code store and notes every budget event it
-// charges (an Issue answered OK, a Check answered Mismatch), standing in for
-// reading the store's records, which memstore does not expose.
+// downUsers fails every SetPassword while down, before storing anything.
+type downUsers struct {
+	*memstore.UserStore
+	down atomic.Bool
+}
+
+func (d *downUsers) SetPassword(ctx context.Context, pool string, c recovery.PasswordChange) error {
+	if d.down.Load() {
+		return errors.New("user store down")
+	}
+	return d.UserStore.SetPassword(ctx, pool, c)
+}
+
+// noRestore never restores a code.
+type noRestore struct{ recovery.CodeStore }
+
+func (noRestore) Restore(context.Context, recovery.RestoreParams) error { return nil }
+
+// ledger wraps a correct code store and notes every charge (an Issue
+// answered OK, a Check answered Mismatch), standing in for reading the
+// store's records, which memstore does not expose.
 type ledger struct {
 	recovery.CodeStore
-	mu     sync.Mutex
-	events map[[2]string][]time.Time
+	mu               sync.Mutex
+	issues, failures map[[2]string][]time.Time
 }
 
 func newLedger(s recovery.CodeStore) *ledger {
-	return &ledger{CodeStore: s, events: map[[2]string][]time.Time{}}
+	return &ledger{CodeStore: s, issues: map[[2]string][]time.Time{}, failures: map[[2]string][]time.Time{}}
 }
 
-func (l *ledger) note(pool, key string, at time.Time) {
+func (l *ledger) note(m map[[2]string][]time.Time, pool, key string, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events[[2]string{pool, key}] = append(l.events[[2]string{pool, key}], at)
+	m[[2]string{pool, key}] = append(m[[2]string{pool, key}], at)
 }
 
 func (l *ledger) Issue(ctx context.Context, p recovery.IssueParams) (recovery.Outcome, error) {
 	out, err := l.CodeStore.Issue(ctx, p)
 	if out == recovery.OutcomeOK {
-		l.note(p.Pool, p.UserKey, p.Now)
+		l.note(l.issues, p.Pool, p.UserKey, p.Now)
 	}
 	return out, err
 }
@@ -223,14 +260,15 @@ func (l *ledger) Issue(ctx context.Context, p recovery.IssueParams) (recovery.Ou
 func (l *ledger) Check(ctx context.Context, p recovery.CheckParams) (recovery.Outcome, error) {
 	out, err := l.CodeStore.Check(ctx, p)
 	if out == recovery.OutcomeMismatch {
-		l.note(p.Pool, p.UserKey, p.Now)
+		l.note(l.failures, p.Pool, p.UserKey, p.Now)
 	}
 	return out, err
 }
 
 // Events is a FaultConfig.Events.
-func (l *ledger) Events(_ context.Context, pool, key string) ([]time.Time, error) {
+func (l *ledger) Events(_ context.Context, pool, key string) (issues, failures []time.Time, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]time.Time(nil), l.events[[2]string{pool, key}]...), nil
+	k := [2]string{pool, key}
+	return append([]time.Time(nil), l.issues[k]...), append([]time.Time(nil), l.failures[k]...), nil
 }

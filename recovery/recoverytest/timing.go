@@ -2,6 +2,7 @@ package recoverytest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -10,30 +11,48 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 	"github.com/recoverykit/recoverykit/recovery"
 )
 
 // SlowSender takes 20 ms per message, like a nearby mail server. Used
-// synchronously it makes a known user's Recover 20 ms slower than an
-// unknown one's: the leak the timing check must catch.
+// during the request (recovery.NewInlineOutbox) it makes a known user's
+// Recover 20 ms slower than an unknown one's: the leak the timing check must
+// catch.
 var SlowSender recovery.Sender = recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
+	return sleep(ctx, 20*time.Millisecond)
+})
+
+// FailingSender fails every message, as a mail server that is down does.
+var FailingSender recovery.Sender = recovery.SenderFunc(func(ctx context.Context, m recovery.Message) error {
+	return errors.New("recoverytest: the mail server is down")
+})
+
+// SlowCustomMessage is a custom-message hook that takes 20 ms and changes
+// nothing, like a hook that looks something up.
+var SlowCustomMessage recovery.CustomMessageHook = recovery.CustomMessageFunc(func(ctx context.Context, e recovery.CustomMessageEvent) (recovery.CustomMessage, error) {
+	return recovery.CustomMessage{}, sleep(ctx, 20*time.Millisecond)
+})
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-time.After(20 * time.Millisecond):
+	case <-t.C:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-})
+}
 
 // TimingEngine prepares the timing check on a store: it seeds n known users
 // into users (which must implement recovery.UserCreator), each named once
 // so that the default budget never refuses, and builds an engine on users
-// and codes with existence errors prevented (client "web") that delivers
-// through sender, or, when sender is nil, through SlowSender behind an
-// asyncsender with room for every message. It returns the engine with the
-// known names and as many unknown ones, ready for EnumerationTiming.
-func TimingEngine(t testing.TB, users recovery.UserStore, codes recovery.CodeStore, sender recovery.Sender, n int) (e *recovery.Engine, known, unknown []string) {
+// and codes for client "web", which hides user existence, delivering
+// through SlowSender with the default outbox; configure, if given, changes
+// the Config before New (another Sender, a hook, an Outbox). The engine is
+// closed when the test ends. It returns the engine with the known names and
+// as many unknown ones, ready for EnumerationTiming.
+func TimingEngine(t testing.TB, users recovery.UserStore, codes recovery.CodeStore, n int, configure ...func(*recovery.Config)) (e *recovery.Engine, known, unknown []string) {
 	t.Helper()
 	creator, ok := users.(recovery.UserCreator)
 	if !ok {
@@ -50,28 +69,25 @@ func TimingEngine(t testing.TB, users recovery.UserStore, codes recovery.CodeSto
 		known = append(known, name)
 		unknown = append(unknown, fmt.Sprintf("ghost-%05d", i))
 	}
-	if sender == nil {
-		async, err := asyncsender.New(SlowSender, asyncsender.Options{Workers: 8, QueueSize: 2*n + 64, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { // the messages still queued are not the point
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-			defer cancel()
-			async.Close(ctx)
-		})
-		sender = async
-	}
-	e, err := recovery.New(recovery.Config{
-		Users: users, Codes: codes, Sender: sender,
-		Clients: []recovery.Client{{ID: "web", PreventUserExistenceErrors: true}},
+	cfg := recovery.Config{
+		Users: users, Codes: codes, Sender: SlowSender,
+		Clients: []recovery.Client{{ID: "web"}},
 		Keys:    []recovery.Key{{ID: "k1", Secret: []byte("timing-test-key-0123456789abcdef!")}},
 		Hasher:  InsecureHasher{},
 		Logger:  slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	e, err := recovery.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // the deliveries still queued are not the point
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		e.Close(ctx)
+	})
 	return e, known, unknown
 }
 
@@ -239,4 +255,52 @@ func KS(a, b []time.Duration) float64 {
 // level, that both samples come from one distribution.
 func KSCritical(n, m int, alpha float64) float64 {
 	return math.Sqrt(-math.Log(alpha/2)/2) * math.Sqrt(float64(n+m)/float64(n*m))
+}
+
+// TimingStores makes fresh stores for one timing check: the user store (a
+// recovery.UserCreator, for seeding) and the code store, and optionally a
+// function to run once the users are seeded (ANALYZE, say).
+type TimingStores func(t *testing.T) (users recovery.UserStore, codes recovery.CodeStore, seeded func())
+
+// CheckEnumerationTiming runs EnumerationTiming with samples samples on
+// fresh stores for each way in which delivery could make a real user's
+// answer slower than a simulated one: a 20 ms mail server (SlowSender), a
+// 20 ms custom-message hook (SlowCustomMessage), and a mail server that
+// fails every call (FailingSender), each with the default outbox; each
+// must show no leak. A control then delivers during the request
+// (recovery.NewInlineOutbox) through SlowSender, and must show the leak, so
+// the check is known to be able to fail.
+func CheckEnumerationTiming(t *testing.T, newStores TimingStores, samples int) {
+	t.Helper()
+	run := func(t *testing.T, n int, configure func(*recovery.Config)) TimingReport {
+		users, codes, seeded := newStores(t)
+		e, known, unknown := TimingEngine(t, users, codes, n, configure)
+		if seeded != nil {
+			seeded()
+		}
+		return EnumerationTiming(t, e, "web", known, unknown, n)
+	}
+	for _, v := range []struct {
+		name      string
+		configure func(*recovery.Config)
+	}{
+		{"SlowSender", func(*recovery.Config) {}},
+		{"SlowCustomMessageHook", func(c *recovery.Config) {
+			c.Sender = recovery.SenderFunc(func(context.Context, recovery.Message) error { return nil })
+			c.Hooks.CustomMessage = SlowCustomMessage
+		}},
+		{"FailingSender", func(c *recovery.Config) { c.Sender = FailingSender }},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			if err := run(t, samples, v.configure).Leak(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Run("ControlInlineDelivery", func(t *testing.T) {
+		r := run(t, min(samples, 50), func(c *recovery.Config) { c.Outbox = recovery.NewInlineOutbox() })
+		if r.Leak() == nil {
+			t.Errorf("Leak() = nil with a 20 ms sender on the request path (%v): the check cannot fail", r)
+		}
+	})
 }

@@ -31,9 +31,9 @@ type Seed struct {
 // preferred_username, verified email and verified phone_number after
 // recovery.FoldIdentifier (but not by unverified aliases), ErrUserNotFound,
 // pool isolation, copies of returned users, SetPassword and cancelled
-// contexts; and, when the store implements them, recovery.PasswordHistory
-// and recovery.UserCreator (duplicate usernames and aliases, assigned subs,
-// concurrent creation).
+// contexts; and, when the store implements them, recovery.PasswordHistory,
+// recovery.PasswordHashReader and recovery.UserCreator (duplicate
+// usernames and aliases, assigned subs, concurrent creation).
 //
 // Each subtest calls newStore once with the seed users, in two pools, and
 // uses only the store it got. The factory must return a store holding
@@ -70,6 +70,7 @@ var userStoreTests = []userStoreTest{
 	{"CancelledContext", testUserStoreCancelledContext},
 	{"ConcurrentUse", testUserStoreConcurrentUse},
 	{"PasswordHistory", testPasswordHistory},
+	{"StoredPasswordHash", testStoredPasswordHash},
 	{"CreateUser", testCreateUser},
 	{"CreateUserConflicts", testCreateUserConflicts},
 	{"CreateUserConcurrent", testCreateUserConcurrent},
@@ -322,6 +323,41 @@ func testSetPassword(t *testing.T, s recovery.UserStore, seed []Seed) {
 		}
 	}
 	wantFound(t, s, poolB, "alice", seed[seedAliceB].User)
+}
+
+// testStoredPasswordHash: the hash is read by sub exactly, and follows
+// SetPassword.
+func testStoredPasswordHash(t *testing.T, s recovery.UserStore, seed []Seed) {
+	r, ok := s.(recovery.PasswordHashReader)
+	if !ok {
+		t.Skipf("%T does not implement recovery.PasswordHashReader", s)
+	}
+	read := func(pool, sub string) (string, error) {
+		t.Helper()
+		return r.StoredPasswordHash(t.Context(), pool, sub)
+	}
+	alice, bob := seed[seedAlice].User, seed[seedBob].User
+	if h, err := read(poolA, alice.Sub); err != nil || h != seed[seedAlice].PasswordHash {
+		t.Errorf("StoredPasswordHash(alice's sub) = %q, %v; want %q", h, err, seed[seedAlice].PasswordHash)
+	}
+	if h, err := read(poolA, bob.Sub); err != nil || h != "" {
+		t.Errorf("StoredPasswordHash(bob's sub), who has no password = %q, %v; want \"\"", h, err)
+	}
+	setPassword(t, s, poolA, recovery.PasswordChange{Sub: alice.Sub, PasswordHash: "hash-alice-2", Status: recovery.StatusConfirmed})
+	if h, err := read(poolA, alice.Sub); err != nil || h != "hash-alice-2" {
+		t.Errorf("StoredPasswordHash after SetPassword = %q, %v; want the new hash", h, err)
+	}
+	for _, c := range []struct{ pool, sub, why string }{
+		{poolA, "Alice", "a username is not a sub"},
+		{poolA, "alice@example.com", "an alias is not a sub"},
+		{poolA, strings.ToUpper(alice.Sub), "subs match exactly"},
+		{poolB, alice.Sub, "that sub is in another pool"},
+		{poolMissing, alice.Sub, "the pool has no users"},
+	} {
+		if h, err := read(c.pool, c.sub); !errors.Is(err, recovery.ErrUserNotFound) {
+			t.Errorf("StoredPasswordHash(%q, %q) = %q, %v; want an error wrapping ErrUserNotFound: %s", c.pool, c.sub, h, err, c.why)
+		}
+	}
 }
 
 func testUserStoreCancelledContext(t *testing.T, s recovery.UserStore, seed []Seed) {

@@ -46,9 +46,11 @@ type recordKey struct{ pool, user string }
 
 // record is the per-user state of recovery.CodeStore's contract.
 type record struct {
-	code        recovery.KeyedHash // Hash nil: no current code
+	code        recovery.KeyedHash // Hash nil: no current code (none issued, or revoked)
 	expires     time.Time
-	events      []time.Time // budget events inside the window, oldest first
+	used        bool
+	issues      []time.Time // issues inside the window, oldest first
+	misses      []time.Time // failed checks inside the window, oldest first
 	failures    int
 	lastFailure time.Time
 	lockEnd     time.Time
@@ -94,8 +96,9 @@ func (s *CodeStore) with(pool, user string, now time.Time, create bool, fn func(
 	return out
 }
 
-// gate applies the rules every call starts with: the lock, then the budget.
-func (r *record) gate(now time.Time, l recovery.CodeLimits) recovery.Outcome {
+// gate applies the rules every call starts with: the lock, then the
+// budgets (the issue budget only for Issue).
+func (r *record) gate(now time.Time, l recovery.CodeLimits, issuing bool) recovery.Outcome {
 	if !r.lockEnd.IsZero() {
 		if now.Before(r.lockEnd) {
 			return recovery.OutcomeLocked
@@ -103,22 +106,29 @@ func (r *record) gate(now time.Time, l recovery.CodeLimits) recovery.Outcome {
 		r.lockEnd, r.failures = time.Time{}, 0
 	}
 	cutoff := now.Add(-l.Window)
-	i := 0
-	for i < len(r.events) && !r.events[i].After(cutoff) {
-		i++
-	}
-	r.events = r.events[i:]
-	if len(r.events) >= l.Budget {
+	r.issues, r.misses = inWindow(r.issues, cutoff), inWindow(r.misses, cutoff)
+	if len(r.misses) >= l.FailureBudget || issuing && len(r.issues) >= l.Budget {
 		return recovery.OutcomeLimitExceeded
 	}
 	return 0
 }
 
-func (r *record) charge(now time.Time, l recovery.CodeLimits) {
-	r.events = append(r.events, now)
-	if len(r.events) > l.Budget { // a smaller budget than before
-		r.events = r.events[len(r.events)-l.Budget:]
+// inWindow drops the times at or before cutoff from the front of ts.
+func inWindow(ts []time.Time, cutoff time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && !ts[i].After(cutoff) {
+		i++
 	}
+	return ts[i:]
+}
+
+// charge appends now to ts, keeping at most limit times.
+func charge(ts []time.Time, now time.Time, limit int) []time.Time {
+	ts = append(ts, now)
+	if len(ts) > limit { // a smaller budget than before
+		ts = ts[len(ts)-limit:]
+	}
+	return ts
 }
 
 // setDeadline records when r can be forgotten: after its code expired, its
@@ -134,8 +144,11 @@ func (r *record) setDeadline(l recovery.CodeLimits) {
 	if r.code.Hash != nil {
 		later(r.expires)
 	}
-	if n := len(r.events); n > 0 {
-		later(r.events[n-1].Add(l.Window))
+	if n := len(r.issues); n > 0 {
+		later(r.issues[n-1].Add(l.Window))
+	}
+	if n := len(r.misses); n > 0 {
+		later(r.misses[n-1].Add(l.Window))
 	}
 	if r.failures > 0 {
 		later(r.lastFailure.Add(l.Cooldown))
@@ -150,12 +163,12 @@ func (s *CodeStore) Issue(ctx context.Context, p recovery.IssueParams) (recovery
 	}
 	hash := append([]byte(nil), p.Code.Hash...)
 	return s.with(p.Pool, p.UserKey, p.Now, true, func(r *record) recovery.Outcome {
-		if out := r.gate(p.Now, p.Limits); out != 0 {
+		if out := r.gate(p.Now, p.Limits, true); out != 0 {
 			return out
 		}
-		r.charge(p.Now, p.Limits)
+		r.issues = charge(r.issues, p.Now, p.Limits.Budget)
 		r.code = recovery.KeyedHash{KeyID: p.Code.KeyID, Hash: hash}
-		r.expires = p.ExpiresAt
+		r.expires, r.used = p.ExpiresAt, false
 		r.setDeadline(p.Limits)
 		return recovery.OutcomeOK
 	}), nil
@@ -167,24 +180,21 @@ func (s *CodeStore) Check(ctx context.Context, p recovery.CheckParams) (recovery
 		return 0, err
 	}
 	return s.with(p.Pool, p.UserKey, p.Now, false, func(r *record) recovery.Outcome {
-		if out := r.gate(p.Now, p.Limits); out != 0 {
+		if out := r.gate(p.Now, p.Limits, false); out != 0 {
 			return out
 		}
 		defer r.setDeadline(p.Limits)
-		if r.code.Hash == nil || !p.Now.Before(r.expires) {
-			r.code = recovery.KeyedHash{}
+		if r.code.Hash == nil || r.used || !p.Now.Before(r.expires) {
 			return recovery.OutcomeExpired
 		}
-		for _, c := range p.Candidates {
-			if c.KeyID == r.code.KeyID && equal(c.Hash, r.code.Hash) {
-				if p.Consume {
-					r.code = recovery.KeyedHash{}
-					r.failures = 0
-				}
-				return recovery.OutcomeOK
+		if r.matches(p.Candidates) {
+			if p.Consume {
+				r.used = true
+				r.failures = 0
 			}
+			return recovery.OutcomeOK
 		}
-		r.charge(p.Now, p.Limits)
+		r.misses = charge(r.misses, p.Now, p.Limits.FailureBudget)
 		r.failures++
 		r.lastFailure = p.Now
 		if r.failures >= p.Limits.MaxFailures {
@@ -194,6 +204,32 @@ func (s *CodeStore) Check(ctx context.Context, p recovery.CheckParams) (recovery
 	}), nil
 }
 
+// matches reports whether one of cands is the current code: same key ID,
+// equal hash. Every candidate is compared.
+func (r *record) matches(cands []recovery.KeyedHash) bool {
+	match := false
+	for _, c := range cands {
+		if c.KeyID == r.code.KeyID && equal(c.Hash, r.code.Hash) {
+			match = true
+		}
+	}
+	return match
+}
+
+// Restore implements recovery.CodeStore.
+func (s *CodeStore) Restore(ctx context.Context, p recovery.RestoreParams) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.with(p.Pool, p.UserKey, p.Now, false, func(r *record) recovery.Outcome {
+		if r.code.Hash != nil && r.used && p.Now.Before(r.expires) && r.matches(p.Candidates) {
+			r.used = false
+		}
+		return 0
+	})
+	return nil
+}
+
 // Revoke implements recovery.CodeStore.
 func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recovery.KeyedHash) error {
 	if err := ctx.Err(); err != nil {
@@ -201,7 +237,7 @@ func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recov
 	}
 	s.with(pool, userKey, time.Time{}, false, func(r *record) recovery.Outcome {
 		if r.code.KeyID == code.KeyID && equal(r.code.Hash, code.Hash) {
-			r.code = recovery.KeyedHash{}
+			r.code, r.used = recovery.KeyedHash{}, false
 		}
 		return 0
 	})

@@ -23,7 +23,7 @@ func swapEqual(t *testing.T, f func(a, b []byte) bool) {
 func TestHashesComparedInConstantTime(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 678_000_000, time.UTC)
-	limits := recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour}
+	limits := recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 100, Cooldown: time.Hour}
 	sum := func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 	right := recovery.KeyedHash{KeyID: "k1", Hash: sum("right")}
 	wrong := recovery.KeyedHash{KeyID: "k1", Hash: sum("wrong")}

@@ -63,6 +63,13 @@ func (f flakyCodes) Check(ctx context.Context, p recovery.CheckParams) (out reco
 	return out, err
 }
 
+func (f flakyCodes) Restore(ctx context.Context, p recovery.RestoreParams) (err error) {
+	if oerr := f.o.around(func() { err = f.s.Restore(ctx, p) }); oerr != nil {
+		return oerr
+	}
+	return err
+}
+
 func (f flakyCodes) Revoke(ctx context.Context, pool, userKey string, code recovery.KeyedHash) (err error) {
 	if oerr := f.o.around(func() { err = f.s.Revoke(ctx, pool, userKey, code) }); oerr != nil {
 		return oerr
@@ -90,17 +97,17 @@ func (f flakyUsers) SetPassword(ctx context.Context, pool string, c recovery.Pas
 	return err
 }
 
-// budgetEvents reads the budget events of a user's record, for
+// budgetEvents reads the issue and failure times of a user's record, for
 // FaultConfig.Events.
-func (s *CodeStore) budgetEvents(_ context.Context, pool, userKey string) ([]time.Time, error) {
+func (s *CodeStore) budgetEvents(_ context.Context, pool, userKey string) (issues, failures []time.Time, err error) {
 	k := recordKey{pool, userKey}
 	sh := s.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if r, ok := sh.recs[k]; ok {
-		return slices.Clone(r.events), nil
+		return slices.Clone(r.issues), slices.Clone(r.misses), nil
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // TestFaultLoad runs the fault suite on the memory stores. Its outages are

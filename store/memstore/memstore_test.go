@@ -54,7 +54,7 @@ func fill(t *testing.T, s *memstore.CodeStore, limits recovery.CodeLimits) {
 	}
 }
 
-var shortLimits = recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
+var shortLimits = recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
 
 // TestCodeStoreSweepsByItself checks that dead records go away through the
 // store's own sweeps (every 1024 calls per shard), without SweepExpired.
@@ -168,7 +168,7 @@ func TestLimiterMemoryBounded(t *testing.T) {
 // passed behaves the same whether or not a sweep removed it: here, a failure
 // streak from hours ago is forgotten either way.
 func TestCodeStoreDeadRecordsAreAbsent(t *testing.T) {
-	limits := recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
+	limits := recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
 	right := recovery.KeyedHash{KeyID: "k1", Hash: []byte("0123456789abcdef0123456789abcdef")}
 	wrong := recovery.KeyedHash{KeyID: "k1", Hash: []byte("fedcba9876543210fedcba9876543210")}
 	late := base.Add(3 * time.Hour) // past the code, the window and the cooldown
@@ -205,4 +205,12 @@ func TestCodeStoreDeadRecordsAreAbsent(t *testing.T) {
 			t.Errorf("swept %v: right code after one mismatch at late = %v, want ok: the streak of two failures hours ago must be forgotten", sweep, got)
 		}
 	}
+}
+
+// TestAnswersHideExistence: no single ForgotPassword answer tells an
+// existing identifier from a missing one, on the memory stores.
+func TestAnswersHideExistence(t *testing.T) {
+	recoverytest.TestAnswersHideExistence(t, func(t *testing.T) (recovery.UserStore, recovery.CodeStore) {
+		return memstore.NewUserStore(), memstore.NewCodeStore()
+	}, nil)
 }

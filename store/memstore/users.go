@@ -11,9 +11,10 @@ import (
 )
 
 var (
-	_ recovery.UserStore       = (*UserStore)(nil)
-	_ recovery.UserCreator     = (*UserStore)(nil)
-	_ recovery.PasswordHistory = (*UserStore)(nil)
+	_ recovery.UserStore          = (*UserStore)(nil)
+	_ recovery.UserCreator        = (*UserStore)(nil)
+	_ recovery.PasswordHistory    = (*UserStore)(nil)
+	_ recovery.PasswordHashReader = (*UserStore)(nil)
 )
 
 // maxHistory is how many password hashes a user's history keeps (Cognito's
@@ -203,6 +204,28 @@ func (s *UserStore) UpdateUser(ctx context.Context, pool string, u recovery.User
 }
 
 // PasswordHash returns the current password hash of the user an identifier
+// StoredPasswordHash implements recovery.PasswordHashReader: the current
+// password hash of the user with this sub ("" for none).
+func (s *UserStore) StoredPasswordHash(ctx context.Context, pool, sub string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.pools[pool]
+	if !ok {
+		return "", recovery.ErrUserNotFound
+	}
+	e, ok := p.bySub[sub]
+	if !ok {
+		return "", recovery.ErrUserNotFound
+	}
+	if len(e.hashes) == 0 {
+		return "", nil
+	}
+	return e.hashes[0], nil
+}
+
 // (username, sub or alias) names, "" if the user has none.
 func (s *UserStore) PasswordHash(ctx context.Context, pool, identifier string) (string, error) {
 	if err := ctx.Err(); err != nil {

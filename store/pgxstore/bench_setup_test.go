@@ -25,7 +25,7 @@ var (
 func newCaptureEngine(b *testing.B, db benchDB, now func() time.Time, policy recovery.Policy) *instance {
 	in := newInstance(b, db.pool, db.opts, policy)
 	e, err := recovery.New(recovery.Config{
-		Users: in.users, Codes: in.codes, Sender: in.sender,
+		Users: in.users, Codes: in.codes, Sender: in.sender, Outbox: recovery.NewInlineOutbox(),
 		Clients: []recovery.Client{{ID: "web"}}, Keys: []recovery.Key{testKey},
 		Hasher: insecureHasher, Logger: discardLogger, Now: now, Policy: policy,
 	})

@@ -262,7 +262,7 @@ func BenchmarkCodeStore(b *testing.B) {
 	codes := must[*pgxstore.CodeStore](b)(pgxstore.NewCodeStore(db.pool, db.opts))
 	ctx := context.Background()
 	const population = 10_000
-	limits := recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 1 << 30, Cooldown: 24 * time.Hour}
+	limits := recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 1 << 30, Cooldown: 24 * time.Hour}
 	var tick atomic.Int64 // one second per operation, as in BenchmarkRecover
 	now := func() time.Time { return base.Add(time.Duration(tick.Add(1)) * time.Second) }
 	hash := hk("bench")

@@ -24,12 +24,13 @@ var (
 // whenever Issue creates a row (so storage stays bounded without a sweep),
 // and by SweepExpired.
 type CodeStore struct {
-	db     DBTX
-	schema string
-	issue  string
-	check  string
-	revoke string
-	sweep  string
+	db      DBTX
+	schema  string
+	issue   string
+	check   string
+	revoke  string
+	restore string
+	sweep   string
 }
 
 // NewCodeStore returns a code store that runs its statements on db in the
@@ -42,12 +43,13 @@ func NewCodeStore(db DBTX, opts Options) (*CodeStore, error) {
 	}
 	s := opts.Schema
 	return &CodeStore{
-		db:     db,
-		schema: s,
-		issue:  query("code_issue", s),
-		check:  query("code_check", s),
-		revoke: query("code_revoke", s),
-		sweep:  query("code_sweep", s),
+		db:      db,
+		schema:  s,
+		issue:   query("code_issue", s),
+		check:   query("code_check", s),
+		revoke:  query("code_revoke", s),
+		restore: query("code_restore", s),
+		sweep:   query("code_sweep", s),
 	}, nil
 }
 
@@ -61,7 +63,7 @@ func (s *CodeStore) Issue(ctx context.Context, p recovery.IssueParams) (recovery
 	var out int32
 	err := queryRow(ctx, s.db, s.issue, []any{
 		p.Pool, p.UserKey, p.Code.KeyID, hash, p.ExpiresAt, p.Now,
-		int32(l.Budget), l.Window, int32(l.MaxFailures), l.Cooldown,
+		int32(l.Budget), int32(l.FailureBudget), l.Window, int32(l.MaxFailures), l.Cooldown,
 	}, &out)
 	if err != nil {
 		return 0, interpretError(ctx, "Issue", err)
@@ -73,29 +75,47 @@ func (s *CodeStore) Issue(ctx context.Context, p recovery.IssueParams) (recovery
 // compared only with candidates of its key id, in constant time
 // (recovery_hash_equal).
 func (s *CodeStore) Check(ctx context.Context, p recovery.CheckParams) (recovery.Outcome, error) {
-	l := p.Limits
-	ids := make([]string, len(p.Candidates))
-	hashes := make([][]byte, len(p.Candidates))
-	for i, c := range p.Candidates {
-		ids[i] = c.KeyID
-		hashes[i] = c.Hash
-		if hashes[i] == nil {
-			hashes[i] = []byte{}
-		}
-	}
 	var out int32
-	err := queryRow(ctx, s.db, s.check, []any{
-		p.Pool, p.UserKey, ids, hashes, p.Consume, p.Now,
-		int32(l.Budget), l.Window, int32(l.MaxFailures), l.Cooldown,
-	}, &out)
+	err := queryRow(ctx, s.db, s.check, checkArgs(p), &out)
 	if err != nil {
 		return 0, interpretError(ctx, "Check", err)
 	}
 	return recovery.Outcome(out), nil
 }
 
+// checkArgs are the arguments of recovery_check ($1 to $10 of
+// code_check.sql).
+func checkArgs(p recovery.CheckParams) []any {
+	ids, hashes := candidates(p.Candidates)
+	l := p.Limits
+	return []any{p.Pool, p.UserKey, ids, hashes, p.Consume, p.Now,
+		int32(l.FailureBudget), l.Window, int32(l.MaxFailures), l.Cooldown}
+}
+
+// candidates splits keyed hashes into the key-id and hash arrays the SQL
+// functions take, an empty hash for a nil one.
+func candidates(cs []recovery.KeyedHash) ([]string, [][]byte) {
+	ids := make([]string, len(cs))
+	hashes := make([][]byte, len(cs))
+	for i, c := range cs {
+		ids[i] = c.KeyID
+		hashes[i] = c.Hash
+		if hashes[i] == nil {
+			hashes[i] = []byte{}
+		}
+	}
+	return ids, hashes
+}
+
+// Restore implements recovery.CodeStore with one statement.
+func (s *CodeStore) Restore(ctx context.Context, p recovery.RestoreParams) error {
+	ids, hashes := candidates(p.Candidates)
+	_, err := exec(ctx, s.db, s.restore, p.Pool, p.UserKey, ids, hashes, p.Now)
+	return interpretError(ctx, "Restore", err)
+}
+
 // Revoke implements recovery.CodeStore with one statement: the current code
-// is marked used when it is code.
+// loses its hash when it is code.
 func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recovery.KeyedHash) error {
 	hash := code.Hash
 	if hash == nil {

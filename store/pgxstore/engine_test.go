@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/recoverykit/recoverykit/delivery/capturesender"
 	"github.com/recoverykit/recoverykit/recovery"
@@ -45,7 +46,8 @@ func newInstance(t testing.TB, pool *pgxpool.Pool, opts pgxstore.Options, policy
 	}
 	e, err := recovery.New(recovery.Config{
 		Users: in.users, Codes: in.codes, Limiter: limiter, Sender: in.sender,
-		Clients: []recovery.Client{{ID: "web"}},
+		Outbox:  recovery.NewInlineOutbox(), // the tests read codes right after Recover
+		Clients: []recovery.Client{{ID: "web"}, {ID: "legacy", RevealUserExistence: true}},
 		Keys:    []recovery.Key{testKey},
 		Hasher:  recoverytest.InsecureHasher{},
 		Policy:  policy,
@@ -135,9 +137,10 @@ func TestEngineEndToEnd(t *testing.T) {
 		t.Errorf("7th request of the client within the hour: %v, want TooManyRequestsException", err)
 	}
 
-	// 4. Unknown user (LEGACY client): UserNotFoundException.
+	// 4. Unknown user, for a client that reveals existence:
+	// UserNotFoundException.
 	in2 := newInstance(t, pool, opts, recovery.Policy{})
-	if _, err := in2.engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "nobody"}); !errors.Is(err, recovery.ErrUserNotFound) {
+	if _, err := in2.engine.Recover(ctx, recovery.RecoverRequest{ClientID: "legacy", Username: "nobody"}); !errors.Is(err, recovery.ErrUserNotFound) {
 		t.Errorf("Recover(nobody): %v, want UserNotFoundException", err)
 	}
 }
@@ -201,7 +204,7 @@ func TestTwoInstancesOneUser(t *testing.T) {
 		t.Errorf("200 concurrent confirmations of the right code from two instances: %v, want 1 ok and 199 ExpiredCodeException", got)
 	}
 
-	// Budget 5: the Recover took one slot, four are left for failures.
+	// FailureBudget 5: five failures, whatever the requests.
 	code = recoverCode(t, b, "bob")
 	got = run(500, func(ctx context.Context, in *instance, i int) error {
 		wrong := fmt.Sprintf("%06d", i)
@@ -210,7 +213,81 @@ func TestTwoInstancesOneUser(t *testing.T) {
 		}
 		return in.engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "bob", ConfirmationCode: wrong, Password: newPassword})
 	})
-	if got["CodeMismatchException"] != 4 || got["LimitExceededException"] != 496 {
-		t.Errorf("500 concurrent wrong guesses from two instances: %v, want 4 CodeMismatchException and 496 LimitExceededException", got)
+	if got["CodeMismatchException"] != 5 || got["LimitExceededException"] != 495 {
+		t.Errorf("500 concurrent wrong guesses from two instances: %v, want 5 CodeMismatchException and 495 LimitExceededException", got)
 	}
+}
+
+// TestTerminatedConfirmLeavesTheCodeUsable: the backend running the
+// statement that consumes the code and sets the password is terminated in
+// the middle of it. The statement is one transaction, so it rolls back as
+// a whole: the caller gets InternalErrorException, the password is
+// unchanged, and a retry with the same code succeeds, once.
+func TestTerminatedConfirmLeavesTheCodeUsable(t *testing.T) {
+	cfg := poolConfig(t, 2)
+	app := "pgxstore-terminate-" + randomSchema()[len("pgxstore_test_"):]
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	pool := openPool(t, cfg)
+	opts := newSchema(t, pool)
+	in := newInstance(t, pool, opts, recovery.Policy{})
+	ctx := t.Context()
+	alice := seedUser(t, in.users, "alice")
+	code := recoverCode(t, in, "alice")
+
+	// Make the password update sleep, so that it can be cut off mid-way.
+	users := pgx.Identifier{opts.Schema, "recovery_users"}.Sanitize()
+	slow := pgx.Identifier{opts.Schema, "slow_update"}.Sanitize()
+	admin := newPool(t, 1)
+	for _, sql := range []string{
+		"CREATE FUNCTION " + slow + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(5); RETURN NEW; END $$",
+		"CREATE TRIGGER slow_update BEFORE UPDATE ON " + users + " FOR EACH ROW EXECUTE FUNCTION " + slow + "()",
+	} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	confirm := func(password string) error {
+		return in.engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: password})
+	}
+	done := make(chan error, 1)
+	go func() { done <- confirm("Cut-0ff-password!") }()
+	var terminated bool
+	for deadline := time.Now().Add(4 * time.Second); !terminated && time.Now().Before(deadline); {
+		err := admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) > 0 FROM pg_stat_activity
+			WHERE application_name = $1 AND wait_event = 'PgSleep'`, app).Scan(&terminated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !terminated {
+		t.Fatal("the confirming statement was never seen sleeping")
+	}
+	if err := <-done; !errors.Is(err, recovery.ErrInternal) {
+		t.Fatalf("Confirm whose backend was terminated: %v, want InternalErrorException", err)
+	}
+	if _, err := admin.Exec(ctx, "DROP TRIGGER slow_update ON "+users); err != nil {
+		t.Fatal(err)
+	}
+	hash := must[string](t)(in.users.StoredPasswordHash(ctx, recovery.DefaultPoolID, alice.Sub))
+	if ok, _ := (recoverytest.InsecureHasher{}).Verify("Cut-0ff-password!", hash); ok {
+		t.Fatal("the password of the terminated Confirm was stored")
+	}
+	if err := confirm(newPassword); err != nil {
+		t.Fatalf("retrying with the same code: %v", err)
+	}
+	if err := confirm("Yet-an0ther-pass!"); !errors.Is(err, recovery.ErrExpiredCode) {
+		t.Fatalf("the code after the retry succeeded: %v, want ExpiredCodeException", err)
+	}
+}
+
+// TestAnswersHideExistence: no single ForgotPassword answer tells an
+// existing identifier from a missing one, on the Postgres stores.
+func TestAnswersHideExistence(t *testing.T) {
+	pool := newPool(t, 4)
+	recoverytest.TestAnswersHideExistence(t, func(t *testing.T) (recovery.UserStore, recovery.CodeStore) {
+		opts := newSchema(t, pool)
+		codes := must[*pgxstore.CodeStore](t)(pgxstore.NewCodeStore(pool, opts))
+		return must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts)).WithCodeStore(codes), codes
+	}, nil)
 }

@@ -42,11 +42,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	engine, err := recovery.New(recovery.Config{
-		Users:   users.WithCodeStore(codes), // a new password voids outstanding codes
+		Users:   users.WithCodeStore(codes), // consumes the code and sets the password in one transaction
 		Codes:   codes,
 		Limiter: limiter,
 		Sender:  capturesender.New(), // a real sender in production
-		Clients: []recovery.Client{{ID: "web", PreventUserExistenceErrors: true}},
+		Clients: []recovery.Client{{ID: "web"}},
 		Keys:    []recovery.Key{{ID: "k1", Secret: []byte(os.Getenv("RECOVERY_KEY"))}},
 		Policy:  recovery.Policy{IPRequests: recovery.Rate{Limit: 20, Window: time.Minute}},
 	})
@@ -67,7 +67,9 @@ func ExampleMigrations() {
 	// Output:
 	// 001_init.down.sql
 	// 001_init.up.sql
-	// latest version: 1
+	// 002_budgets.down.sql
+	// 002_budgets.up.sql
+	// latest version: 2
 }
 
 // Seed users from a JSON file, as an example server might at start-up.

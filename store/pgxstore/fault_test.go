@@ -62,7 +62,7 @@ func TestTerminatedBackends(t *testing.T) {
 
 	// Each worker drives its own user with its own clock: one second per
 	// step, so budget events leave the window as fast as they come.
-	limits := recovery.CodeLimits{Budget: 10, Window: 5 * time.Second, MaxFailures: 1000, Cooldown: time.Second}
+	limits := recovery.CodeLimits{Budget: 10, FailureBudget: 10, Window: 5 * time.Second, MaxFailures: 1000, Cooldown: time.Second}
 	var (
 		calls, failures atomic.Int64
 		mu              sync.Mutex

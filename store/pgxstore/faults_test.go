@@ -49,9 +49,13 @@ func TestFaultLoad(t *testing.T) {
 		Users:        users,
 		PasswordHash: users.PasswordHash,
 		Events:       codeEvents(pool, opts.Schema),
-		Cut:          cut,
-		Restore:      restore,
-		MinOutage:    50 * time.Millisecond,
+		// The user store consumes the code in the transaction that sets
+		// the password, so a Confirm cut off by a terminated backend can be
+		// retried with its code.
+		FailedConfirmsRetryable: true,
+		Cut:                     cut,
+		Restore:                 restore,
+		MinOutage:               50 * time.Millisecond,
 	})
 	t.Logf("%d backends terminated", killed.Load())
 	if killed.Load() == 0 {
@@ -59,16 +63,16 @@ func TestFaultLoad(t *testing.T) {
 	}
 }
 
-// codeEvents reads the budget events of a user's row in recovery_codes,
-// for FaultConfig.Events.
-func codeEvents(pool *pgxpool.Pool, schema string) func(ctx context.Context, p, userKey string) ([]time.Time, error) {
-	q := "SELECT events FROM " + pgx.Identifier{schema, "recovery_codes"}.Sanitize() + " WHERE pool = $1 AND user_key = $2"
-	return func(ctx context.Context, p, userKey string) ([]time.Time, error) {
-		var events []time.Time
-		err := pool.QueryRow(ctx, q, p, userKey).Scan(&events)
+// codeEvents reads the issue and failure times of a user's row in
+// recovery_codes, for FaultConfig.Events.
+func codeEvents(pool *pgxpool.Pool, schema string) func(ctx context.Context, p, userKey string) ([]time.Time, []time.Time, error) {
+	q := "SELECT issues, misses FROM " + pgx.Identifier{schema, "recovery_codes"}.Sanitize() + " WHERE pool = $1 AND user_key = $2"
+	return func(ctx context.Context, p, userKey string) ([]time.Time, []time.Time, error) {
+		var issues, failures []time.Time
+		err := pool.QueryRow(ctx, q, p, userKey).Scan(&issues, &failures)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return events, err
+		return issues, failures, err
 	}
 }

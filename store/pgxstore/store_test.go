@@ -29,7 +29,7 @@ func hk(code string) recovery.KeyedHash {
 	return recovery.KeyedHash{KeyID: "k1", Hash: sum[:]}
 }
 
-var lenient = recovery.CodeLimits{Budget: 1000, Window: time.Hour, MaxFailures: 1000, Cooldown: 15 * time.Minute}
+var lenient = recovery.CodeLimits{Budget: 1000, FailureBudget: 1000, Window: time.Hour, MaxFailures: 1000, Cooldown: 15 * time.Minute}
 
 func issue(t *testing.T, s recovery.CodeStore, user string, code recovery.KeyedHash, now, expires time.Time, l recovery.CodeLimits) recovery.Outcome {
 	t.Helper()
@@ -246,7 +246,7 @@ func TestOneStatementOneRoundTrip(t *testing.T) {
 func TestDeadRecordsAreAbsent(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, 4)
-	limits := recovery.CodeLimits{Budget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
+	limits := recovery.CodeLimits{Budget: 100, FailureBudget: 100, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
 	late := base.Add(3 * time.Hour)
 	for _, c := range []struct {
 		name     string
@@ -293,7 +293,7 @@ func TestReclaim(t *testing.T) {
 	opts := newSchema(t, pool)
 	codes := must[*pgxstore.CodeStore](t)(pgxstore.NewCodeStore(pool, opts))
 	limiter := must[*pgxstore.Limiter](t)(pgxstore.NewLimiter(pool, opts))
-	limits := recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
+	limits := recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
 	rate := recovery.Rate{Limit: 3, Window: time.Minute}
 	allow := func(key string, now time.Time) {
 		t.Helper()

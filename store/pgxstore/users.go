@@ -12,9 +12,11 @@ import (
 )
 
 var (
-	_ recovery.UserStore       = (*UserStore)(nil)
-	_ recovery.UserCreator     = (*UserStore)(nil)
-	_ recovery.PasswordHistory = (*UserStore)(nil)
+	_ recovery.UserStore           = (*UserStore)(nil)
+	_ recovery.UserCreator         = (*UserStore)(nil)
+	_ recovery.PasswordHistory     = (*UserStore)(nil)
+	_ recovery.PasswordHashReader  = (*UserStore)(nil)
+	_ recovery.CodeConsumingSetter = (*UserStore)(nil)
 )
 
 // UserStore is the reference recovery.UserStore on PostgreSQL: the users
@@ -60,9 +62,12 @@ var (
 type UserStore struct {
 	db           DBTX
 	schema       string
-	withCodes    bool // setPassword also invalidates codes: it takes $5
+	withCodes    bool       // setPassword also invalidates codes: it takes $5
+	codes        *CodeStore // with withCodes: the code store whose rows it touches
+	setConsuming string     // with withCodes: user_set_password_consuming.sql
 	find         string
 	passwordHash string
+	storedHash   string
 	setPassword  string
 	recent       string
 	create       string
@@ -82,6 +87,7 @@ func NewUserStore(db DBTX, opts Options) (*UserStore, error) {
 		schema:       sc,
 		find:         query("user_find", sc),
 		passwordHash: query("user_password_hash", sc),
+		storedHash:   query("user_stored_hash", sc),
 		setPassword:  query("user_set_password", sc),
 		recent:       query("user_recent_hashes", sc),
 		create:       query("user_create", sc),
@@ -99,9 +105,35 @@ func (s *UserStore) WithCodeStore(codes *CodeStore) *UserStore {
 	c := *s
 	if codes != nil {
 		c.setPassword = queryWith("user_set_password_codes", schemaMarker, s.schema, codesSchemaMarker, codes.schema)
+		c.setConsuming = queryWith("user_set_password_consuming", schemaMarker, s.schema, codesSchemaMarker, codes.schema)
 		c.withCodes = true
+		c.codes = codes
 	}
 	return &c
+}
+
+// ConsumesCodesOf implements recovery.CodeConsumingSetter: true for the
+// code store given to WithCodeStore.
+func (s *UserStore) ConsumesCodesOf(codes recovery.CodeStore) bool {
+	cs, ok := codes.(*CodeStore)
+	return ok && s.withCodes && cs == s.codes
+}
+
+// SetPasswordConsuming implements recovery.CodeConsumingSetter with one
+// statement, and so one transaction: recovery_check consumes the code and,
+// on a match, the password is stored as SetPassword stores it. When the
+// code matched but the user is gone, the statement aborts itself, so the
+// code stays unused.
+func (s *UserStore) SetPasswordConsuming(ctx context.Context, pool string, check recovery.CheckParams, c recovery.PasswordChange) (recovery.Outcome, error) {
+	if !s.withCodes {
+		return 0, errors.New("pgxstore: SetPasswordConsuming needs a user store made by WithCodeStore")
+	}
+	args := append(checkArgs(check), c.Sub, c.PasswordHash, string(c.Status))
+	var out int32
+	if err := queryRow(ctx, s.db, s.setConsuming, args, &out); err != nil {
+		return 0, interpretError(ctx, "SetPasswordConsuming", err)
+	}
+	return recovery.Outcome(out), nil
 }
 
 // FindUser implements recovery.UserStore with one statement.
@@ -170,6 +202,22 @@ func (s *UserStore) PasswordHash(ctx context.Context, pool, identifier string) (
 		return "", interpretError(ctx, "PasswordHash", err)
 	}
 	if hash == nil {
+		return "", nil
+	}
+	return *hash, nil
+}
+
+// StoredPasswordHash implements recovery.PasswordHashReader with one
+// statement: the current hash of the user with exactly this sub.
+func (s *UserStore) StoredPasswordHash(ctx context.Context, pool, sub string) (string, error) {
+	var hash *string
+	err := queryRow(ctx, s.db, s.storedHash, []any{pool, sub}, &hash)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", recovery.ErrUserNotFound
+	case err != nil:
+		return "", interpretError(ctx, "StoredPasswordHash", err)
+	case hash == nil:
 		return "", nil
 	}
 	return *hash, nil

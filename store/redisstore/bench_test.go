@@ -124,8 +124,12 @@ func (c *tickingClock) Now() time.Time { return c.base.Add(time.Duration(c.n.Add
 
 func benchEngine(b *testing.B, users *memstore.UserStore, codes *redisstore.CodeStore, sender recovery.Sender, now func() time.Time) *recovery.Engine {
 	b.Helper()
+	var outbox recovery.Outbox
+	if _, ok := sender.(*capturesender.Sender); ok {
+		outbox = recovery.NewInlineOutbox() // the codes are read right after Recover
+	}
 	e, err := recovery.New(recovery.Config{
-		Users: users, Codes: codes, Sender: sender,
+		Users: users, Codes: codes, Sender: sender, Outbox: outbox,
 		Clients: []recovery.Client{{ID: "web"}},
 		Keys:    []recovery.Key{{ID: "k1", Secret: []byte("bench-key-of-at-least-32-bytes-long")}},
 		Hasher:  recoverytest.InsecureHasher{},
@@ -240,7 +244,7 @@ func seed(b *testing.B, e *recovery.Engine, names []string) {
 func BenchmarkCodeStore(b *testing.B) {
 	c, h, p := benchRedis(b)
 	ctx := context.Background()
-	limits := recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 100, Cooldown: 24 * time.Hour}
+	limits := recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 100, Cooldown: 24 * time.Hour}
 	code := hk("123456")
 	for _, mode := range modes {
 		s := newCodeStore(b, scripter(b, c, mode), p)

@@ -62,7 +62,7 @@ func (s *CodeStore) Issue(ctx context.Context, p recovery.IssueParams) (recovery
 	}
 	n, err := issueScript.Run(ctx, s.c, []string{codeKey(s.prefix, p.Pool, p.UserKey)},
 		ms(p.Now), p.Limits.Window.Milliseconds(), p.Limits.Budget, p.Limits.Cooldown.Milliseconds(),
-		p.Code.Hash, p.Code.KeyID, ms(p.ExpiresAt),
+		p.Code.Hash, p.Code.KeyID, ms(p.ExpiresAt), p.Limits.FailureBudget,
 	).Int64()
 	if err != nil {
 		return 0, wrap("issue", err)
@@ -84,7 +84,7 @@ func (s *CodeStore) Check(ctx context.Context, p recovery.CheckParams) (recovery
 		consume = "1"
 	}
 	args := make([]any, 0, 6+2*len(p.Candidates))
-	args = append(args, ms(p.Now), p.Limits.Window.Milliseconds(), p.Limits.Budget,
+	args = append(args, ms(p.Now), p.Limits.Window.Milliseconds(), p.Limits.FailureBudget,
 		p.Limits.Cooldown.Milliseconds(), p.Limits.MaxFailures, consume)
 	for _, c := range p.Candidates {
 		args = append(args, c.KeyID, c.Hash)
@@ -108,6 +108,24 @@ func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recov
 	err := revokeScript.Run(ctx, s.c, []string{codeKey(s.prefix, pool, userKey)}, code.KeyID, code.Hash).Err()
 	if err != nil {
 		return wrap("revoke", err)
+	}
+	return nil
+}
+
+// Restore implements recovery.CodeStore with restore.lua: it marks the
+// user's current code unused again if it is used, unexpired and one of the
+// candidates.
+func (s *CodeStore) Restore(ctx context.Context, p recovery.RestoreParams) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("restore", err)
+	}
+	args := make([]any, 0, 1+2*len(p.Candidates))
+	args = append(args, ms(p.Now))
+	for _, c := range p.Candidates {
+		args = append(args, c.KeyID, c.Hash)
+	}
+	if err := restoreScript.Run(ctx, s.c, []string{codeKey(s.prefix, p.Pool, p.UserKey)}, args...).Err(); err != nil {
+		return wrap("restore", err)
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ func TestEngine(t *testing.T) {
 	now := t0
 	e, err := recovery.New(recovery.Config{
 		Users: users, Codes: newCodeStore(t, c, ""), Limiter: newLimiter(t, c, ""), Sender: sender,
+		Outbox:  recovery.NewInlineOutbox(), // the test reads the code right after Recover
 		Clients: []recovery.Client{{ID: "web"}},
 		Keys:    []recovery.Key{{ID: "k1", Secret: []byte("test-key-of-at-least-32-bytes-long!")}},
 		Policy:  recovery.Policy{ClientRequests: recovery.Rate{Limit: 5, Window: time.Minute}},
@@ -99,4 +100,15 @@ func TestEngine(t *testing.T) {
 	if _, err := e.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"}); !errors.Is(err, recovery.ErrInternal) {
 		t.Errorf("Recover with Redis down: %v, want InternalErrorException", err)
 	}
+}
+
+// TestAnswersHideExistence: no single ForgotPassword answer tells an
+// existing identifier from a missing one, with codes on the real Redis.
+func TestAnswersHideExistence(t *testing.T) {
+	c := realRedis(t)
+	recoverytest.TestAnswersHideExistence(t, func(t *testing.T) (recovery.UserStore, recovery.CodeStore) {
+		prefix := newPrefix()
+		deleteOnCleanup(t, c, prefix)
+		return memstore.NewUserStore(), newCodeStore(t, c, prefix)
+	}, nil)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/recoverykit/recoverykit/store/redisstore"
 )
 
-var lenient = recovery.CodeLimits{Budget: 1000, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour}
+var lenient = recovery.CodeLimits{Budget: 1000, FailureBudget: 1000, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour}
 
 // callAll makes one call of every method on c and returns their errors.
 func callAll(ctx context.Context, t *testing.T, c redis.UniversalClient) map[string]error {

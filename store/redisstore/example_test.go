@@ -61,7 +61,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println("sent to", details.Destination)
-	code, _ := sender.LastCode("alice")
+	code, _ := sender.AwaitCode(ctx, "alice") // sent a moment later, off the request path
 	err = engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: "N3w-password!"})
 	fmt.Println("reset:", err == nil)
 	err = engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: "N3w-password!"})
@@ -89,7 +89,7 @@ func ExampleCodeStore() {
 	}
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	limits := recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
+	limits := recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
 	code := recovery.KeyedHash{KeyID: "k1", Hash: []byte("32 bytes of HMAC stand in here..")}
 	out, _ := codes.Issue(ctx, recovery.IssueParams{Pool: "default", UserKey: "u:1234", Code: code, ExpiresAt: now.Add(10 * time.Minute), Now: now, Limits: limits})
 	fmt.Println("issue:", out)

@@ -31,28 +31,41 @@ import (
 // as broken promises.
 var aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
 
-// codeEvents reads the budget events of a user's record with HGETALL, for
-// FaultConfig.Events. The key is built as keys.go builds it; the suite's
-// pool names and user keys need no escaping.
-func codeEvents(c redis.Cmdable, prefix string) func(ctx context.Context, pool, userKey string) ([]time.Time, error) {
-	return func(ctx context.Context, pool, userKey string) ([]time.Time, error) {
+// codeEvents reads the issue and failure times of a user's record with
+// HGETALL, for FaultConfig.Events. The key is built as keys.go builds it;
+// the suite's pool names and user keys need no escaping.
+func codeEvents(c redis.Cmdable, prefix string) func(ctx context.Context, pool, userKey string) ([]time.Time, []time.Time, error) {
+	return func(ctx context.Context, pool, userKey string) ([]time.Time, []time.Time, error) {
 		if strings.ContainsAny(pool+userKey, "%{}|") {
-			return nil, fmt.Errorf("pool %q or user key %q would need escaping", pool, userKey)
+			return nil, nil, fmt.Errorf("pool %q or user key %q would need escaping", pool, userKey)
 		}
 		rec, err := c.HGetAll(ctx, prefix+"code:{"+pool+"|"+userKey+"}").Result()
-		if err != nil || rec["e"] == "" {
-			return nil, err
+		if err != nil {
+			return nil, nil, err
 		}
-		var events []time.Time
-		for _, s := range strings.Split(rec["e"], ",") {
-			ms, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("budget event %q: %v", s, err)
-			}
-			events = append(events, time.UnixMilli(ms))
+		issues, err := parseTimes(rec["e"])
+		if err != nil {
+			return nil, nil, err
 		}
-		return events, nil
+		failures, err := parseTimes(rec["m"])
+		return issues, failures, err
 	}
+}
+
+// parseTimes reads a comma-separated list of Unix milliseconds.
+func parseTimes(list string) ([]time.Time, error) {
+	var out []time.Time
+	for s := range strings.SplitSeq(list, ",") {
+		if s == "" {
+			continue
+		}
+		ms, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("time %q: %v", s, err)
+		}
+		out = append(out, time.UnixMilli(ms))
+	}
+	return out, nil
 }
 
 // TestFaultLoadRedis runs the fault suite on the shared Redis. Each outage

@@ -67,7 +67,7 @@ func testTwoInstances(t *testing.T, dial func() redis.UniversalClient, base redi
 	deleteOnCleanup(t, base, p)
 	s := [2]*redisstore.CodeStore{newCodeStore(t, clients[0], p), newCodeStore(t, clients[1], p)}
 	ctx := t.Context()
-	limits := recovery.CodeLimits{Budget: 10, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour}
+	limits := recovery.CodeLimits{Budget: 10, FailureBudget: 10, Window: time.Hour, MaxFailures: 1000, Cooldown: time.Hour}
 	issue := func(user string, code recovery.KeyedHash) {
 		t.Helper()
 		out, err := s[0].Issue(ctx, recovery.IssueParams{Pool: "p", UserKey: user, Code: code, ExpiresAt: t0.Add(time.Hour), Now: t0, Limits: limits})
@@ -91,11 +91,11 @@ func testTwoInstances(t *testing.T, dial func() redis.UniversalClient, base redi
 	})
 	t.Run("BudgetExact", func(t *testing.T) {
 		const n = 500
-		issue("u:guess", hk("123456")) // event 1 of 10
+		issue("u:guess", hk("123456"))
 		outs, errs := together(n, func(i int) (recovery.Outcome, error) { return check(i, "u:guess", hk(fmt.Sprint("wrong", i))) })
 		got := count(t, outs, errs)
-		if room := limits.Budget - 1; got[recovery.OutcomeMismatch] != room || got[recovery.OutcomeLimitExceeded] != n-room {
-			t.Errorf("%d concurrent wrong guesses with %d budget events left: %v, want %d mismatch and %d limit_exceeded", n, room, got, room, n-room)
+		if room := limits.FailureBudget; got[recovery.OutcomeMismatch] != room || got[recovery.OutcomeLimitExceeded] != n-room {
+			t.Errorf("%d concurrent wrong guesses with a failure budget of %d: %v, want %d mismatch and %d limit_exceeded", n, room, got, room, n-room)
 		}
 	})
 	t.Run("LimiterExact", func(t *testing.T) {

@@ -20,8 +20,8 @@ func memoryScenario(t *testing.T, c redis.UniversalClient, prefix string) (want 
 	ctx := t.Context()
 	s := newCodeStore(t, c, prefix)
 	l := newLimiter(t, c, prefix)
-	short := recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
-	long := recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 10 * time.Hour}
+	short := recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
+	long := recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: 10 * time.Hour}
 	want = map[string]time.Duration{}
 	issue := func(user string, limits recovery.CodeLimits, expires time.Duration) {
 		t.Helper()
@@ -144,7 +144,7 @@ func TestLapsedRecordForgotten(t *testing.T) {
 	m, c := newMiniredis(t)
 	s := newCodeStore(t, c, "rk:")
 	ctx := t.Context()
-	limits := recovery.CodeLimits{Budget: 10, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
+	limits := recovery.CodeLimits{Budget: 10, FailureBudget: 10, Window: time.Hour, MaxFailures: 3, Cooldown: 15 * time.Minute}
 	step := func(what string, got recovery.Outcome, err error, want recovery.Outcome) {
 		t.Helper()
 		if err != nil || got != want {

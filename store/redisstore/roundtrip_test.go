@@ -21,7 +21,7 @@ func TestOneCommandPerCall(t *testing.T) {
 	}
 	s := newCodeStore(t, c, "rk:")
 	l := newLimiter(t, c, "rk:")
-	limits := recovery.CodeLimits{Budget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: time.Hour}
+	limits := recovery.CodeLimits{Budget: 5, FailureBudget: 5, Window: time.Hour, MaxFailures: 3, Cooldown: time.Hour}
 	calls := []struct {
 		name string
 		call func() error

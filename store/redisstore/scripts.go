@@ -10,8 +10,8 @@ import (
 )
 
 // The scripts. Each file starts with a comment listing its KEYS, ARGV and
-// return values. Issue and Check run record.lua first: it holds the rules
-// they share (the lock, the budget, saving the record).
+// return values. Issue, Check and Restore run record.lua first: it holds the
+// rules they share (the lock, the budgets, comparing, saving the record).
 var (
 	//go:embed record.lua
 	recordSource string
@@ -21,15 +21,18 @@ var (
 	checkSource string
 	//go:embed revoke.lua
 	revokeSource string
+	//go:embed restore.lua
+	restoreSource string
 	//go:embed allow.lua
 	allowSource string
 
-	issueScript  = redis.NewScript(recordSource + "\n" + issueSource)
-	checkScript  = redis.NewScript(recordSource + "\n" + checkSource)
-	revokeScript = redis.NewScript(revokeSource)
-	allowScript  = redis.NewScript(allowSource)
+	issueScript   = redis.NewScript(recordSource + "\n" + issueSource)
+	checkScript   = redis.NewScript(recordSource + "\n" + checkSource)
+	revokeScript  = redis.NewScript(revokeSource)
+	restoreScript = redis.NewScript(recordSource + "\n" + restoreSource)
+	allowScript   = redis.NewScript(allowSource)
 
-	scripts = []*redis.Script{issueScript, checkScript, revokeScript, allowScript}
+	scripts = []*redis.Script{issueScript, checkScript, revokeScript, restoreScript, allowScript}
 )
 
 // LoadScripts loads the package's scripts into Redis's script cache (on

@@ -1,0 +1,230 @@
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) error {
+	if err := validateConfirm(req); err != nil {
+		return err
+	}
+	client, err := e.admit(ctx, c, req.ClientID, req.SecretHash, req.Username, req.SourceIP, req.UserContextData, req.ClientMetadata)
+	if err != nil {
+		return err
+	}
+	hide := !client.RevealUserExistence
+	folded := FoldIdentifier(req.Username)
+	user, found, err := e.lookup(ctx, req.Username, folded)
+	if err != nil {
+		return err
+	}
+	// usable is false where no code may succeed: an unknown identifier, or
+	// a user who may not reset, with existence hidden. The check still
+	// runs, with hashes that cannot match, so the answer (CodeMismatch, or
+	// ExpiredCode when nothing was issued) and the store's work are those
+	// of a real user.
+	key, usable := "", true
+	if found {
+		c.sub = user.Sub
+		key = UserKey(user.Sub)
+		if err := stateError(user, OpConfirmForgotPassword); err != nil {
+			if !hide {
+				return err
+			}
+			usable = false
+		}
+	} else {
+		if !hide {
+			return ErrUserNotFound
+		}
+		key, usable = pseudonym(e.pseudoKey, e.pool, folded), false
+	}
+
+	// Everything that can refuse the new password is decided before the
+	// code is touched, so a refused password consumes nothing: the policy
+	// and the hasher's limit here, the history after the code matched.
+	// The code is consumed by the first check only when nothing can refuse
+	// the password any more and no store can consume it together with the
+	// password change.
+	weak := e.checkPassword(req.Password)
+	checkHistory := e.passwords.HistorySize > 0
+	consumeNow := weak == nil && !checkHistory && e.atomicSet == nil
+	// The store sees the same call whether or not the code is usable.
+	out, cands, err := e.checkCode(ctx, c, key, req.ConfirmationCode, usable, consumeNow)
+	if err != nil {
+		return err
+	}
+	if out != OutcomeOK {
+		return outcomeError(out, e.policy.Cooldown)
+	}
+	if !usable {
+		return ErrCodeMismatch // unreachable: unusable hashes never match
+	}
+	if weak != nil {
+		return weak
+	}
+	if checkHistory {
+		if err := e.checkHistory(ctx, user.Sub, req.Password); err != nil {
+			return err
+		}
+	}
+	if !consumeNow && e.atomicSet == nil {
+		// The code matched without being consumed; consume it now. A
+		// concurrent confirm may have won in between: then this one fails.
+		if out, _, err = e.checkCode(ctx, c, key, req.ConfirmationCode, true, true); err != nil {
+			return err
+		}
+		if out != OutcomeOK {
+			return outcomeError(out, e.policy.Cooldown)
+		}
+	}
+	if err := e.setPassword(ctx, c, user, key, cands, req.Password); err != nil {
+		return err
+	}
+	if e.hooks.PostConfirm != nil {
+		ev := PostConfirmEvent{
+			HookContext:    HookContext{TriggerSource: TriggerPostConfirm, PoolID: e.pool, ClientID: req.ClientID, Username: user.Username, ClientMetadata: req.ClientMetadata},
+			Sub:            user.Sub,
+			UserAttributes: withSub(user.Attributes, user.Sub),
+		}
+		if _, err := callHook(ctx, e.hooks.Timeout, TriggerPostConfirm, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, e.hooks.PostConfirm.PostConfirm(ctx, ev)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPassword applies the password policy and the hasher's own limit.
+func (e *Engine) checkPassword(password string) error {
+	if err := e.passwords.Check(password); err != nil {
+		return err
+	}
+	if e.maxPwBytes > 0 && len(password) > e.maxPwBytes {
+		return newError(ErrInvalidPassword, fmt.Sprintf("Password does not conform to policy: Password must be at most %d bytes long", e.maxPwBytes))
+	}
+	return nil
+}
+
+// setPassword hashes the new password (only now, with the code known to
+// match: argon2id is never spent on a wrong code) and stores it. With a
+// user store that consumes the code in the same transaction, either both
+// happen or neither. Otherwise the code was consumed already, and a failure
+// makes it usable again, so the user can retry with it: at once when the
+// hasher failed, and after SetPassword failed only once the stored hash,
+// read back, shows the change was not applied (if it was, the reset
+// succeeded and its reply was merely lost; if the read fails too, the code
+// stays used rather than risk setting a second password).
+func (e *Engine) setPassword(ctx context.Context, c *call, user User, key string, cands []KeyedHash, password string) error {
+	status := user.Status
+	if status == StatusResetRequired || status == "" {
+		status = StatusConfirmed
+	}
+	change := PasswordChange{Sub: user.Sub, Status: status}
+	hash, err := e.hasher.Hash(password)
+	if e.atomicSet != nil {
+		if err != nil {
+			return internalError(fmt.Errorf("password hasher: %w", err))
+		}
+		change.PasswordHash = hash
+		check := CheckParams{Pool: e.pool, UserKey: key, Candidates: cands, Consume: true, Now: c.now, Limits: e.limits}
+		out, err := e.atomicSet.SetPasswordConsuming(ctx, e.pool, check, change)
+		if err != nil {
+			return internalError(fmt.Errorf("user store: setting the password: %w", err))
+		}
+		if out != OutcomeOK {
+			return outcomeError(out, e.policy.Cooldown)
+		}
+		return nil
+	}
+	rctx := context.WithoutCancel(ctx) // what follows a failure must happen even if the caller left
+	if err != nil {
+		e.restore(rctx, user.Sub, key, cands, c.now)
+		return internalError(fmt.Errorf("password hasher: %w", err))
+	}
+	change.PasswordHash = hash
+	serr := e.users.SetPassword(ctx, e.pool, change)
+	if serr == nil {
+		return nil
+	}
+	err = internalError(fmt.Errorf("user store: setting the password: %w", serr))
+	if e.readBack != nil {
+		stored, rerr := e.readBack.StoredPasswordHash(rctx, e.pool, user.Sub)
+		switch {
+		case rerr != nil:
+			e.log.LogAttrs(ctx, slog.LevelError, "recovery: a password change failed and could not be read back; its code stays used, and the user must request a new one",
+				slog.String("pool", e.pool), slog.String("sub", user.Sub), slog.String("error", rerr.Error()))
+			return err
+		case stored == hash: // hashes are salted: only this change wrote it
+			return nil
+		}
+	}
+	e.restore(rctx, user.Sub, key, cands, c.now)
+	return err
+}
+
+// restore makes a consumed code usable again after a failed password change.
+func (e *Engine) restore(ctx context.Context, sub, key string, cands []KeyedHash, now time.Time) {
+	if err := e.codes.Restore(ctx, RestoreParams{Pool: e.pool, UserKey: key, Candidates: cands, Now: now}); err != nil {
+		e.log.LogAttrs(ctx, slog.LevelError, "recovery: restoring a code after a failed password change failed; the user must request a new code",
+			slog.String("pool", e.pool), slog.String("sub", sub), slog.String("error", err.Error()))
+	}
+}
+
+// checkCode hashes the submitted code with every key (or, when !usable, into
+// hashes that cannot match) and makes the one Check call. It returns the
+// candidates too, for a later Restore.
+func (e *Engine) checkCode(ctx context.Context, c *call, key, code string, usable, consume bool) (Outcome, []KeyedHash, error) {
+	label := labelCode
+	if !usable {
+		label = labelUnusableCheck
+	}
+	cands := make([]KeyedHash, len(e.keys))
+	for i, k := range e.keys {
+		cands[i] = k.hash(label, e.pool, key, code)
+	}
+	out, err := e.codes.Check(ctx, CheckParams{Pool: e.pool, UserKey: key, Candidates: cands, Consume: consume, Now: c.now, Limits: e.limits})
+	if err != nil {
+		return 0, nil, internalError(fmt.Errorf("code store: %w", err))
+	}
+	if out < OutcomeOK || out > OutcomeLocked {
+		return 0, nil, internalError(fmt.Errorf("code store: %T.Check answered %v", e.codes, out))
+	}
+	return out, cands, nil
+}
+
+func outcomeError(out Outcome, cooldown time.Duration) error {
+	switch out {
+	case OutcomeMismatch:
+		return ErrCodeMismatch
+	case OutcomeExpired:
+		return ErrExpiredCode
+	case OutcomeLimitExceeded:
+		return ErrLimitExceeded
+	case OutcomeLocked:
+		return lockedError(cooldown)
+	}
+	return internalError(fmt.Errorf("code store: unexpected outcome %v", out))
+}
+
+// checkHistory refuses a password among the user's recent ones.
+func (e *Engine) checkHistory(ctx context.Context, sub, password string) error {
+	hashes, err := e.history.RecentPasswordHashes(ctx, e.pool, sub, e.passwords.HistorySize)
+	if err != nil {
+		return internalError(fmt.Errorf("user store: password history: %w", err))
+	}
+	for _, h := range hashes {
+		same, err := e.hasher.Verify(password, h)
+		if err != nil {
+			return internalError(fmt.Errorf("password hasher: verifying a stored hash: %w", err))
+		}
+		if same {
+			return ErrPasswordHistoryPolicyViolation
+		}
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package recovery_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/recoverykit/recoverykit/recovery"
+)
+
+// fullOutbox refuses every delivery, as a queue full of an attacker's
+// requests does.
+type fullOutbox struct {
+	mu  sync.Mutex
+	put int
+}
+
+func (*fullOutbox) Bind(recovery.Deliverer) error { return nil }
+func (o *fullOutbox) Put(context.Context, recovery.Delivery) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.put++
+	return recovery.ErrOutboxFull
+}
+
+// With existence hidden, a delivery that fails, or a queue that is full,
+// answers the existing user exactly as a missing one is answered: success
+// with masked details. The failure goes to the Observer. With existence
+// revealed, it is CodeDeliveryFailureException.
+func TestDeliveryFailureHidden(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*recovery.Config, *env)
+	}{
+		{"FailingSender", func(c *recovery.Config, e *env) { e.sender.Fail(errors.New("mail server down")) }},
+		{"FullOutbox", func(c *recovery.Config, e *env) { c.Outbox = &fullOutbox{} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var events []recovery.Event
+			e := newEnv(t)
+			e.cfg.Hooks.Observer = recovery.ObserverFunc(func(_ context.Context, ev recovery.Event) {
+				mu.Lock()
+				events = append(events, ev)
+				mu.Unlock()
+			})
+			tc.mutate(&e.cfg, e)
+			if _, ok := e.cfg.Outbox.(*fullOutbox); ok {
+				// rebuild would replace it with an inline outbox
+				eng, err := recovery.New(e.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.engine = eng
+			} else {
+				e.rebuild()
+			}
+			e.alice()
+			d, err := e.recover("quiet", "alice")
+			if err != nil || d.Destination != "a***@e***" {
+				t.Fatalf("existing user, delivery failing, existence hidden: %+v, %v; want the usual answer", d, err)
+			}
+			if _, err := e.recover("quiet", "nobody@example.com"); err != nil {
+				t.Fatalf("missing user: %v", err)
+			}
+			mu.Lock()
+			failed := 0
+			for _, ev := range events {
+				if ev.Kind == recovery.EventDeliveryFailed {
+					failed++
+				}
+			}
+			mu.Unlock()
+			if failed != 1 {
+				t.Fatalf("%d delivery_failed events, want 1 (for the existing user)", failed)
+			}
+			// A client that reveals existence delivers during the request, as
+			// Cognito does, and hears of the failure.
+			if _, err = e.recover("web", "alice"); tc.name == "FailingSender" {
+				wantErr(t, err, recovery.ErrCodeDeliveryFailure, "")
+			}
+		})
+	}
+}
+
+// blockingHook holds every custom-message call until released.
+type blockingHook struct {
+	release chan struct{}
+	calls   chan string
+}
+
+func (h blockingHook) CustomMessage(ctx context.Context, ev recovery.CustomMessageEvent) (recovery.CustomMessage, error) {
+	h.calls <- ev.Username
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+	return recovery.CustomMessage{}, nil
+}
+
+// With existence hidden and the default outbox, the custom-message hook
+// runs after Recover has answered: a slow hook cannot slow a real user's
+// answer down.
+func TestCustomMessageHookOffTheRequestPath(t *testing.T) {
+	hook := blockingHook{release: make(chan struct{}), calls: make(chan string, 10)}
+	e := newEnv(t, func(c *recovery.Config) { c.Hooks.CustomMessage = hook })
+	e.cfg.Outbox = nil // the default, in-process outbox
+	eng, err := recovery.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.alice()
+	start := time.Now()
+	if _, err := eng.Recover(e.ctx, recovery.RecoverRequest{ClientID: "quiet", Username: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("Recover took %s while the hook was blocked", el)
+	}
+	select {
+	case who := <-hook.calls:
+		if who != "alice" {
+			t.Fatalf("hook called for %q", who)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hook was never called")
+	}
+	if e.sender.Len() != 0 {
+		t.Fatal("a message was sent before the hook answered")
+	}
+	close(hook.release)
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	defer cancel()
+	if err := eng.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.sender.Len() != 1 {
+		t.Fatalf("%d messages sent after Close, want 1", e.sender.Len())
+	}
+}
+
+// A delivery whose code expired while it waited is dropped, not sent late.
+func TestExpiredDeliveryDropped(t *testing.T) {
+	e := newEnv(t)
+	var d recovery.Delivery
+	var mu sync.Mutex
+	captured := make(chan struct{})
+	e.cfg.Outbox = &holdingOutbox{put: func(x recovery.Delivery) { mu.Lock(); d = x; mu.Unlock(); close(captured) }}
+	eng, err := recovery.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.alice()
+	eng.Recover(e.ctx, recovery.RecoverRequest{ClientID: "quiet", Username: "alice"})
+	<-captured
+	e.clock.Advance(time.Hour)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := eng.Deliver(e.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if e.sender.Len() != 0 {
+		t.Fatal("a delivery whose code had expired was sent")
+	}
+	if s := fmt.Sprint(d); !strings.Contains(s, "Delivery{") || !strings.Contains(s, "[redacted]") || strings.Contains(s, d.Code) {
+		t.Fatalf("a Delivery formats as %q", s)
+	}
+}
+
+type holdingOutbox struct{ put func(recovery.Delivery) }
+
+func (*holdingOutbox) Bind(recovery.Deliverer) error { return nil }
+func (o *holdingOutbox) Put(_ context.Context, d recovery.Delivery) error {
+	if !d.Decoy {
+		o.put(d)
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+package recovery
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// Deliver composes d's message and sends it through Config.Sender: the
+// custom-message hook, if any, rewrites the template of the user's locale,
+// the template is rendered with the code, and the Sender gets the Message.
+// An Outbox's workers call it; for a client that reveals user existence,
+// Recover calls it during the request.
+//
+// A decoy is dropped at once, and so is a delivery whose code has expired
+// (a late message would only confuse); both return nil. Errors are the
+// *Error values Recover would answer with (a hook failure, a
+// CodeDeliveryFailureException wrapping the sender's error); Retryable
+// tells whether another attempt may succeed.
+func (e *Engine) Deliver(ctx context.Context, d Delivery) error {
+	if d.Decoy {
+		return nil
+	}
+	if d.Pool != e.pool {
+		return internalError(fmt.Errorf("recovery: a delivery of pool %q reached the engine of pool %q: give each engine its own outbox", d.Pool, e.pool))
+	}
+	if !e.now().Before(d.ExpiresAt) {
+		e.log.LogAttrs(ctx, slog.LevelInfo, "recovery: delivery dropped, its code expired before it could be sent",
+			slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("message_id", d.ID))
+		e.observeDelivery(ctx, d, EventDeliveryExpired, nil)
+		return nil
+	}
+	m, err := e.compose(ctx, d)
+	if err != nil {
+		return err
+	}
+	if err := e.sender.Send(ctx, m); err != nil {
+		return deliveryError(d.Medium, scrub(err, d.Code))
+	}
+	e.observeDelivery(ctx, d, EventDelivered, nil)
+	return nil
+}
+
+// Abandon reports a delivery that will not be made: the code is revoked
+// (nobody received it, and it must not linger), and the failure goes to
+// the Observer (EventDeliveryFailed) and the log, without the code.
+func (e *Engine) Abandon(ctx context.Context, d Delivery, err error) {
+	if d.Decoy {
+		return
+	}
+	err = scrub(err, d.Code)
+	key := UserKey(d.Sub)
+	for _, k := range e.keys {
+		if k.id == d.KeyID {
+			if rerr := e.codes.Revoke(ctx, e.pool, key, k.hash(labelCode, e.pool, key, d.Code)); rerr != nil {
+				// Nobody knows the code, so it does no harm until it expires.
+				e.log.LogAttrs(ctx, slog.LevelError, "recovery: revoking an undelivered code failed",
+					slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("error", rerr.Error()))
+			}
+		}
+	}
+	e.undelivered(ctx, d, err)
+}
+
+// undelivered reports a delivery that failed, to the log and the Observer.
+func (e *Engine) undelivered(ctx context.Context, d Delivery, err error) {
+	e.log.LogAttrs(ctx, slog.LevelWarn, "recovery: delivery failed",
+		slog.String("pool", e.pool), slog.String("client_id", d.ClientID), slog.String("sub", d.Sub),
+		slog.String("medium", string(d.Medium)), slog.String("message_id", d.ID), slog.String("error", err.Error()))
+	e.observeDelivery(ctx, d, EventDeliveryFailed, err)
+}
+
+// newDelivery is what Recover hands to delivery for a user who gets a code.
+func (e *Engine) newDelivery(c *call, req *RecoverRequest, u User, dest destination, code string) (Delivery, error) {
+	id, err := newMessageID(e.rand)
+	if err != nil {
+		return Delivery{}, internalError(err)
+	}
+	return Delivery{
+		ID: id, Pool: e.pool, ClientID: req.ClientID, Medium: dest.medium, To: dest.to,
+		Username: u.Username, Sub: u.Sub, Attributes: u.Attributes, Code: code, KeyID: e.keys[0].id,
+		IssuedAt: c.now, ExpiresAt: c.now.Add(e.policy.CodeLifetime), ClientMetadata: req.ClientMetadata,
+	}, nil
+}
+
+// decoy is what Recover hands to the outbox for a request that sends
+// nothing: built the same way, with nothing in it.
+func (e *Engine) decoy(c *call, req *RecoverRequest) Delivery {
+	id, _ := newMessageID(e.rand) // a decoy's ID is never used
+	return Delivery{ID: id, Pool: e.pool, ClientID: req.ClientID, IssuedAt: c.now, ExpiresAt: c.now.Add(e.policy.CodeLifetime), Decoy: true}
+}
+
+// compose renders d's message, through the custom-message hook when one is
+// configured.
+func (e *Engine) compose(ctx context.Context, d Delivery) (Message, error) {
+	locale, t := e.templates.pick(d.ClientMetadata["locale"], d.Attributes[AttrLocale])
+	if e.hooks.CustomMessage != nil {
+		ev := CustomMessageEvent{
+			HookContext:       HookContext{TriggerSource: TriggerCustomMessage, PoolID: e.pool, ClientID: d.ClientID, Username: d.Username, ClientMetadata: d.ClientMetadata},
+			UserAttributes:    withSub(d.Attributes, d.Sub),
+			CodeParameter:     CodePlaceholder,
+			UsernameParameter: UsernamePlaceholder,
+			Medium:            d.Medium,
+			Locale:            locale,
+		}
+		cm, err := callHook(ctx, e.hooks.Timeout, TriggerCustomMessage, func(ctx context.Context) (CustomMessage, error) {
+			return e.hooks.CustomMessage.CustomMessage(ctx, ev)
+		})
+		if err != nil {
+			return Message{}, err
+		}
+		if t, err = applyCustomMessage(t, cm, d.Medium); err != nil {
+			return Message{}, err
+		}
+	}
+	m := Message{
+		ID: d.ID, Pool: e.pool, ClientID: d.ClientID, Medium: d.Medium, To: d.To,
+		Username: d.Username, Sub: d.Sub, Locale: locale, Code: d.Code,
+		ClientMetadata: d.ClientMetadata,
+	}
+	if d.Medium == SMS {
+		m.Text = render(t.SMS, d.Code, d.Username, false)
+	} else {
+		// A username from a store or a migration may hold line breaks,
+		// which must not become header lines.
+		m.Subject = oneLine(render(t.EmailSubject, "", d.Username, false))
+		m.Text = render(t.EmailText, d.Code, d.Username, false)
+		m.HTML = render(t.EmailHTML, d.Code, d.Username, true)
+	}
+	return m, nil
+}
+
+// newMessageID returns "msg_" and 32 random hex digits.
+func newMessageID(r io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("recovery: reading randomness: %w", err)
+	}
+	return "msg_" + hex.EncodeToString(b[:]), nil
+}
+
+// applyCustomMessage checks a custom-message hook's output and lays it over
+// the template. Cognito's emailMessage is HTML, so it replaces both bodies:
+// the HTML one with it, the text one is dropped.
+func applyCustomMessage(t Template, cm CustomMessage, medium DeliveryMedium) (Template, error) {
+	check := func(name, msg string, max int) error {
+		switch {
+		case !containsCode(msg):
+			return invalidHookResponse(TriggerCustomMessage, name+" lacks the code placeholder {####}")
+		case runeLen(msg) > max:
+			return invalidHookResponse(TriggerCustomMessage, fmt.Sprintf("%s is longer than %d characters", name, max))
+		}
+		return nil
+	}
+	if medium == SMS && cm.SMSMessage != "" {
+		if err := check("smsMessage", cm.SMSMessage, maxSMSMessage); err != nil {
+			return t, err
+		}
+		t.SMS = cm.SMSMessage
+	}
+	if medium == Email {
+		if cm.EmailMessage != "" {
+			if err := check("emailMessage", cm.EmailMessage, maxEmailMessage); err != nil {
+				return t, err
+			}
+			t.EmailHTML, t.EmailText = cm.EmailMessage, ""
+		}
+		if cm.EmailSubject != "" {
+			if containsCode(cm.EmailSubject) || hasLineBreak(cm.EmailSubject) || runeLen(cm.EmailSubject) > 140 {
+				return t, invalidHookResponse(TriggerCustomMessage, "emailSubject holds the code placeholder, a line break, or more than 140 characters")
+			}
+			t.EmailSubject = cm.EmailSubject
+		}
+	}
+	return t, nil
+}
+
+// deliveryError maps a Sender's error to the Cognito name for its medium.
+func deliveryError(medium DeliveryMedium, err error) error {
+	kind := ErrCodeDeliveryFailure
+	switch {
+	case medium == SMS && errors.Is(err, ErrDeliveryUnauthorized):
+		kind = ErrInvalidSmsRoleTrustRelationship
+	case medium == SMS && errors.Is(err, ErrDeliveryForbidden):
+		kind = ErrInvalidSmsRoleAccessPolicy
+	case medium == Email && (errors.Is(err, ErrDeliveryUnauthorized) || errors.Is(err, ErrDeliveryForbidden)):
+		kind = ErrInvalidEmailRoleAccessPolicy
+	}
+	k := kind.(*Error)
+	return &Error{Name: k.Name, Message: k.Message, cause: err}
+}
+
+// scrub returns err with its text cleared of code, in case a sender or a
+// hook put it there; errors.Is and errors.As still see err.
+func scrub(err error, code string) error {
+	if err == nil || code == "" || !strings.Contains(err.Error(), code) {
+		return err
+	}
+	return &scrubbedError{msg: strings.ReplaceAll(err.Error(), code, "[redacted]"), err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// withSub returns the attributes the hooks see: the user's, with "sub".
+func withSub(attrs map[string]string, sub string) map[string]string {
+	out := make(map[string]string, len(attrs)+1)
+	for k, v := range attrs {
+		out[k] = v
+	}
+	out["sub"] = sub
+	return out
+}
