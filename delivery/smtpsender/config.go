@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/recoverykit/recoverykit/delivery/internal/loopback"
 )
 
 // TLSMode says how the connection to the server is protected.
@@ -149,7 +151,7 @@ func (c *Config) validate() error {
 		if c.Port == 0 {
 			c.Port = 25
 		}
-		if c.Host != "" && !isLoopback(c.Host) {
+		if c.Host != "" && !loopback.Is(c.Host) {
 			add("Config.TLS is NoTLS but Host %q is not a loopback address: use StartTLS or ImplicitTLS, or NoTLS only for localhost", c.Host)
 		}
 	default:
@@ -236,11 +238,3 @@ func bareAddress(s string) (string, error) {
 }
 
 func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}

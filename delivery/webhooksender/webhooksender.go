@@ -33,7 +33,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -41,6 +40,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/recoverykit/recoverykit/delivery/internal/loopback"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/standardwebhooks"
 )
@@ -183,7 +183,7 @@ func New(cfg Config) (*Sender, error) {
 	case err != nil || u.Host == "":
 		add("Config.URL is not an absolute URL: use https://host/path")
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && loopback.Is(u.Hostname()):
 	case u.Scheme == "http":
 		add("Config.URL uses http to %s: the body holds the code, so use https (plain http is allowed to loopback hosts only)", u.Hostname())
 	default:
@@ -261,14 +261,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Send posts m, retrying as the package documentation describes, and
