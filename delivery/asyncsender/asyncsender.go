@@ -19,9 +19,20 @@
 // the queue until its context ends, and abandons what is left.
 //
 // Queued deliveries hold codes in memory and are lost if the process dies;
-// a durable outbox keeps them across restarts. Give the inner sender no
-// retries of its own (webhooksender's MaxAttempts 1), or Options.MaxAttempts
-// 1 here, so that retries do not multiply.
+// a durable outbox keeps them across restarts.
+//
+// Retry in one place, and with this queue that place is the queue. Each of
+// its attempts is one whole Send, so a sender that retries on its own
+// multiplies the attempts: webhooksender's default 3 behind the default
+// Options.MaxAttempts 3 make up to 9 requests per delivery. Give such a
+// sender one attempt (webhooksender.Config{MaxAttempts: 1}) and keep the
+// retries here, where each attempt goes back through the engine (which
+// drops a delivery whose code expired in the meantime), gets a full
+// AttemptTimeout, and is counted in Stats.Retries; a receiver's
+// Retry-After still sets the wait (see Options.BaseDelay). smtpsender
+// makes one attempt per Send and needs no change. Without this package,
+// the engine's default outbox makes one attempt per delivery and leaves
+// retrying to the sender, so keep webhooksender's own retries there.
 //
 // Sizing: a queue absorbs a burst as long as the workers keep up on
 // average. Workers deliver Workers / (mean delivery time) messages a
@@ -35,11 +46,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/recoverykit/recoverykit/delivery/internal/backoff"
 	"github.com/recoverykit/recoverykit/recovery"
 )
 
@@ -74,16 +85,21 @@ type Options struct {
 	// Workers is how many deliveries are made at once. Default 16.
 	Workers int
 	// MaxAttempts bounds the attempts per delivery, the first included; 1
-	// means no retry. Default 3.
+	// means no retry. Default 3. The queue is meant to be the only layer
+	// that retries: give the sender one attempt of its own (see the
+	// package documentation).
 	MaxAttempts int
 	// AttemptTimeout bounds each attempt. Default 30 s.
 	AttemptTimeout time.Duration
 	// BaseDelay is the wait before the second attempt; it doubles for each
 	// later one, and each wait is drawn uniformly from zero to that value
-	// (full jitter). A worker waits with its delivery, so long delays slow
-	// the queue. Default 1 s.
+	// (full jitter). When the failed attempt's error has a RetryAfter()
+	// (time.Duration, bool) method that reports a wait, as
+	// webhooksender.Error does for a receiver's Retry-After header, that
+	// wait is used instead. A worker waits with its delivery, so long
+	// delays slow the queue. Default 1 s.
 	BaseDelay time.Duration
-	// MaxDelay caps each wait. Default 30 s.
+	// MaxDelay caps each wait, a requested one included. Default 30 s.
 	MaxDelay time.Duration
 	// Retryable says whether a failed attempt is worth repeating. Default
 	// recovery.Retryable.
@@ -120,8 +136,9 @@ type Stats struct {
 // with New, give it to one engine as Config.Outbox, and stop it with
 // Engine.Close (or Close).
 type Queue struct {
-	opts Options
-	d    recovery.Deliverer
+	opts    Options
+	backoff backoff.Policy
+	d       recovery.Deliverer
 
 	mu     sync.RWMutex // guards closed against the close of queue
 	closed bool
@@ -173,7 +190,10 @@ func New(opts Options) (*Queue, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	q := &Queue{opts: opts, queue: make(chan recovery.Delivery, opts.QueueSize), done: make(chan struct{})}
+	q := &Queue{
+		opts: opts, backoff: backoff.Policy{Base: opts.BaseDelay, Max: opts.MaxDelay},
+		queue: make(chan recovery.Delivery, opts.QueueSize), done: make(chan struct{}),
+	}
 	q.base, q.abort = context.WithCancel(context.Background())
 	return q, nil
 }
@@ -319,7 +339,8 @@ func (q *Queue) deliver(d recovery.Delivery) {
 			break
 		}
 		q.retries.Add(1)
-		if !q.wait(q.backoff(attempt)) {
+		wait := q.backoff.Delay(attempt, retryAfter(err))
+		if backoff.Sleep(q.base, wait) != nil { // Close gave up waiting
 			q.drop(d)
 			return
 		}
@@ -341,27 +362,17 @@ func (q *Queue) try(d recovery.Delivery) (err error) {
 	return q.d.Deliver(ctx, d)
 }
 
-func (q *Queue) backoff(attempt int) time.Duration {
-	ceiling := q.opts.MaxDelay
-	if attempt-1 < 40 {
-		ceiling = min(q.opts.BaseDelay<<(attempt-1), q.opts.MaxDelay)
+// retryAfter is the wait a failed attempt's error asks for, such as the
+// Retry-After of a webhook receiver (webhooksender.Error.RetryAfter), or -1
+// when it asks for none.
+func retryAfter(err error) time.Duration {
+	var asks interface{ RetryAfter() (time.Duration, bool) }
+	if errors.As(err, &asks) {
+		if d, ok := asks.RetryAfter(); ok {
+			return d
+		}
 	}
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling + 1)
-}
-
-// wait sleeps for d; it returns false when the Queue is aborted first.
-func (q *Queue) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-q.base.Done():
-		return false
-	}
+	return -1
 }
 
 func (q *Queue) drop(d recovery.Delivery) {

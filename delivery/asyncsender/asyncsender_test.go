@@ -217,6 +217,44 @@ func TestRetryThenDelivered(t *testing.T) {
 	}
 }
 
+// askingError is a failure that asks for a wait, as webhooksender.Error
+// does for a receiver's Retry-After.
+type askingError time.Duration
+
+func (e askingError) Error() string                     { return "busy, retry later" }
+func (e askingError) RetryAfter() (time.Duration, bool) { return time.Duration(e), true }
+
+// A requested wait replaces the jittered one and is capped by MaxDelay.
+func TestRetryAfterSetsTheWait(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		asked          time.Duration
+		base, maxDelay time.Duration
+	}{
+		// The backoff alone would wait up to an hour.
+		{"asked for no wait", 0, time.Hour, time.Hour},
+		// The server asks for an hour; MaxDelay allows 1ms.
+		{"capped", time.Hour, time.Millisecond, time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDeliverer(func(_ context.Context, _ recovery.Delivery, n int) error {
+				if n == 1 {
+					return fmt.Errorf("wrapped: %w", askingError(tc.asked))
+				}
+				return nil
+			})
+			q := newQueue(t, d, asyncsender.Options{Workers: 1, BaseDelay: tc.base, MaxDelay: tc.maxDelay})
+			q.Put(context.Background(), delivery(1))
+			if err := closeWithin(t, q, 5*time.Second); err != nil {
+				t.Fatalf("Close = %v: the retry did not come within 5s", err)
+			}
+			if done, _ := d.counts(); done != 1 || q.Stats().Retries != 1 {
+				t.Fatalf("done %d, stats %+v: want one retry, then delivered", done, q.Stats())
+			}
+		})
+	}
+}
+
 func TestNoRetryForPermanentErrors(t *testing.T) {
 	for _, err := range []error{recovery.ErrDeliveryUnauthorized, recovery.ErrInvalidLambdaResponse} {
 		d := newDeliverer(func(context.Context, recovery.Delivery, int) error { return err })

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 	"github.com/recoverykit/recoverykit/delivery/capturesender"
+	"github.com/recoverykit/recoverykit/delivery/webhooksender"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 	"github.com/recoverykit/recoverykit/store/memstore"
@@ -128,5 +131,47 @@ func TestEngineFailedDeliveryIsAbandoned(t *testing.T) {
 	err = e.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: codes[0], Password: "N3w-passw0rd!"})
 	if !errors.Is(err, recovery.ErrExpiredCode) {
 		t.Fatalf("Confirm with the undelivered code = %v, want ExpiredCode (it was revoked)", err)
+	}
+}
+
+// The rule of the package documentation: the queue retries, the webhook
+// sender behind it makes one attempt, and the receiver's Retry-After still
+// sets the wait (here "0", where the backoff alone would wait up to an
+// hour).
+func TestEngineRetriesAWebhookOnce(t *testing.T) {
+	var mu sync.Mutex
+	var ids []string
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		ids = append(ids, r.Header.Get("webhook-id"))
+		if len(ids) == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer gateway.Close()
+	sender, err := webhooksender.New(webhooksender.Config{
+		URL: gateway.URL, Secret: []byte("asyncsender-test-webhook-secret-0123"), MaxAttempts: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, q := engineWith(t, sender, nil, asyncsender.Options{Workers: 1, BaseDelay: time.Hour, MaxDelay: time.Hour})
+	ctx := context.Background()
+	if _, err := e.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := e.Close(cctx); err != nil {
+		t.Fatalf("Close = %v: the retry did not honour Retry-After", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if st := q.Stats(); len(ids) != 2 || ids[0] != ids[1] || st.Delivered != 1 || st.Retries != 1 {
+		t.Fatalf("webhook ids %q, stats %+v: want 2 requests with one id, one retry, delivered", ids, st)
 	}
 }

@@ -6,14 +6,22 @@
 //
 // The webhook-id is the message's recovery.Message.ID (a fresh random one
 // when it is empty), the same on every retry, including retries made above
-// this sender by delivery/asyncsender, so the receiver can drop duplicates. An attempt that times out, fails to
-// connect, or gets a 5xx or 429 answer is retried with exponential backoff
-// and full jitter (a Retry-After header on such an answer, in seconds or as
-// a date, sets the wait instead; both capped by Config.MaxDelay), up to
-// Config.MaxAttempts and never past the context's deadline. Any other 4xx
-// fails at once: 401 wraps recovery.ErrDeliveryUnauthorized and 403 wraps
+// this sender by delivery/asyncsender, so the receiver can drop duplicates.
+// An attempt that times out, fails to connect, or gets a 5xx or 429 answer
+// is retried with exponential backoff and full jitter (a Retry-After header
+// on such an answer, in seconds or as a date, sets the wait instead; both
+// capped by Config.MaxDelay), up to Config.MaxAttempts and never past the
+// context's deadline. Any other 4xx fails at once: 401 wraps
+// recovery.ErrDeliveryUnauthorized and 403 wraps
 // recovery.ErrDeliveryForbidden, which the engine reports as a
 // misconfiguration. Redirects are not followed by the default client.
+//
+// Retry in one place. Behind the engine's default outbox, which makes one
+// attempt per delivery, this sender's own retries are the only ones: keep
+// them. Behind delivery/asyncsender, which retries each delivery itself,
+// set Config.MaxAttempts to 1, or the two layers multiply (3 × 3 = 9
+// requests with both defaults); the queue then honours the receiver's
+// Retry-After through Error.RetryAfter.
 //
 // The body carries the code, since the receiver must deliver it; errors
 // never do (a response body that echoes it is redacted), and neither do
@@ -26,7 +34,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,6 +47,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/recoverykit/recoverykit/delivery/internal/backoff"
 	"github.com/recoverykit/recoverykit/delivery/internal/loopback"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/standardwebhooks"
@@ -84,7 +92,8 @@ type Config struct {
 	// reading the response. Default 10 s.
 	AttemptTimeout time.Duration
 	// MaxAttempts bounds the attempts per message, the first included; 1
-	// means no retry. Default 3.
+	// means no retry. Default 3. Set 1 behind delivery/asyncsender, which
+	// retries on its own (see the package documentation).
 	MaxAttempts int
 	// BaseDelay is the backoff before the second attempt; it doubles for
 	// each later one, and each wait is drawn uniformly from zero to that
@@ -167,6 +176,7 @@ type Sender struct {
 	cfg     Config
 	url     string // as given
 	display string // scheme://host/path, for errors
+	backoff backoff.Policy
 }
 
 // New checks cfg and returns a Sender. It does not connect. The error lists
@@ -242,25 +252,15 @@ func New(cfg Config) (*Sender, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = backoff.Sleep
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
 	cfg.Secret = bytes.Clone(cfg.Secret)
 	cfg.Header = cfg.Header.Clone()
-	return &Sender{cfg: cfg, url: cfg.URL, display: display}, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	policy := backoff.Policy{Base: cfg.BaseDelay, Max: cfg.MaxDelay, Rand: cfg.Rand}
+	return &Sender{cfg: cfg, url: cfg.URL, display: display, backoff: policy}, nil
 }
 
 // Send posts m, retrying as the package documentation describes, and
@@ -279,24 +279,24 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		r := s.attempt(ctx, id, body, m.Code)
-		if r.err == nil {
+		e := s.attempt(ctx, id, body, m.Code)
+		if e == nil {
 			return nil
 		}
-		r.err.Attempts = attempt
-		if !r.err.temporary || attempt >= s.cfg.MaxAttempts || ctx.Err() != nil {
-			return r.err
+		e.Attempts = attempt
+		if !e.temporary || attempt >= s.cfg.MaxAttempts || ctx.Err() != nil {
+			return e
 		}
-		delay := s.backoff(attempt, r.retryAfter)
+		delay := s.backoff.Delay(attempt, e.retryAfter)
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < delay {
 			// The next attempt could not finish in time: give up now
 			// rather than sleep into the deadline.
-			return r.err
+			return e
 		}
 		if err := s.cfg.Sleep(ctx, delay); err != nil {
-			r.err.detail += "; stopped waiting to retry: " + err.Error()
-			r.err.wrapped = append(r.err.wrapped, err)
-			return r.err
+			e.detail += "; stopped waiting to retry: " + err.Error()
+			e.wrapped = append(e.wrapped, err)
+			return e
 		}
 	}
 }
@@ -328,41 +328,14 @@ func (s *Sender) newID() (string, error) {
 	return "msg_" + hex.EncodeToString(b[:]), nil
 }
 
-// backoff is the wait after a failed attempt (1-based): Retry-After when the
-// server sent one, else full jitter under min(MaxDelay, BaseDelay*2^(n-1));
-// never above MaxDelay.
-func (s *Sender) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	if retryAfter >= 0 {
-		return min(retryAfter, s.cfg.MaxDelay)
-	}
-	ceiling := s.cfg.MaxDelay
-	if attempt-1 < 40 {
-		ceiling = min(s.cfg.BaseDelay<<(attempt-1), s.cfg.MaxDelay)
-	}
-	if ceiling <= 0 {
-		return 0
-	}
-	var b [8]byte
-	if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {
-		return ceiling
-	}
-	frac := float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53) // uniform in [0, 1)
-	return time.Duration(frac * float64(ceiling))
-}
-
-type result struct {
-	err        *Error
-	retryAfter time.Duration // negative when the server set none
-}
-
-// attempt makes one POST. code is only used to redact a response that
-// echoes it.
-func (s *Sender) attempt(ctx context.Context, id string, body []byte, code string) result {
+// attempt makes one POST and returns nil on a 2xx answer. code is only used
+// to redact a response that echoes it.
+func (s *Sender) attempt(ctx context.Context, id string, body []byte, code string) *Error {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
-		return result{err: s.newError(0, "building the request: "+err.Error(), false), retryAfter: -1}
+		return s.newError(0, "building the request: "+err.Error(), false)
 	}
 	for k, vs := range s.cfg.Header {
 		req.Header[k] = append([]string(nil), vs...)
@@ -375,7 +348,7 @@ func (s *Sender) attempt(ctx context.Context, id string, body []byte, code strin
 
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		return result{err: s.transportError(ctx, actx, err), retryAfter: -1}
+		return s.transportError(ctx, actx, err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -383,27 +356,25 @@ func (s *Sender) attempt(ctx context.Context, id string, body []byte, code strin
 
 	st := resp.StatusCode
 	if st >= 200 && st < 300 {
-		return result{}
+		return nil
 	}
 	detail := fmt.Sprintf("%d %s", st, http.StatusText(st))
 	if text := clean(string(snippet), code); text != "" {
 		detail += ": " + text
 	}
-	r := result{retryAfter: -1}
 	switch {
 	case st == http.StatusUnauthorized:
-		r.err = s.newError(st, detail, false, recovery.ErrDeliveryUnauthorized)
+		return s.newError(st, detail, false, recovery.ErrDeliveryUnauthorized)
 	case st == http.StatusForbidden:
-		r.err = s.newError(st, detail, false, recovery.ErrDeliveryForbidden)
+		return s.newError(st, detail, false, recovery.ErrDeliveryForbidden)
 	case st == http.StatusTooManyRequests || st >= 500:
-		r.err = s.newError(st, detail, true)
+		e := s.newError(st, detail, true)
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), s.cfg.Now()); ok {
-			r.retryAfter = d
+			e.retryAfter = d
 		}
-	default:
-		r.err = s.newError(st, detail, false)
+		return e
 	}
-	return r
+	return s.newError(st, detail, false)
 }
 
 // transportError interprets an error from Client.Do: the request's context
@@ -429,7 +400,7 @@ func (s *Sender) transportError(ctx, actx context.Context, err error) *Error {
 }
 
 func (s *Sender) newError(status int, detail string, temporary bool, wrapped ...error) *Error {
-	return &Error{URL: s.display, StatusCode: status, detail: detail, temporary: temporary, wrapped: wrapped}
+	return &Error{URL: s.display, StatusCode: status, detail: detail, temporary: temporary, wrapped: wrapped, retryAfter: -1}
 }
 
 // clean makes a response body fit for an error message: one line of
@@ -481,9 +452,10 @@ type Error struct {
 	// Attempts is how many attempts were made.
 	Attempts int
 
-	detail    string
-	temporary bool
-	wrapped   []error
+	detail     string
+	temporary  bool
+	wrapped    []error
+	retryAfter time.Duration // negative when the receiver asked for no wait
 }
 
 // Error describes the failure.
@@ -500,3 +472,14 @@ func (e *Error) Unwrap() []error { return e.wrapped }
 // Temporary reports whether the last failure was of a kind that is retried
 // (timeout, network error, 5xx, 429): trying again later may succeed.
 func (e *Error) Temporary() bool { return e.temporary }
+
+// RetryAfter returns the wait the receiver asked for in a Retry-After
+// header on its last answer (a 429 or 5xx), before any cap; ok is false
+// when it asked for none. delivery/asyncsender honours it when it does the
+// retrying (see the package documentation).
+func (e *Error) RetryAfter() (d time.Duration, ok bool) {
+	if e.retryAfter < 0 {
+		return 0, false
+	}
+	return e.retryAfter, true
+}

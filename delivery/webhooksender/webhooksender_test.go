@@ -300,6 +300,39 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
+// With one attempt (behind delivery/asyncsender), the error carries the
+// receiver's Retry-After for the queue to honour, uncapped: the queue caps
+// it with its own MaxDelay.
+func TestErrorRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name, header string
+		want         time.Duration
+		ok           bool
+	}{
+		{"asked", "3600", time.Hour, true},
+		{"asked for none", "", 0, false},
+		{"unreadable", "soon", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+				if tc.header != "" {
+					w.Header().Set("Retry-After", tc.header)
+				}
+				w.WriteHeader(http.StatusTooManyRequests)
+			})
+			var sl sleeps
+			err := newSender(t, r.URL, &sl, func(c *webhooksender.Config) { c.MaxAttempts = 1 }).Send(context.Background(), smsMessage())
+			var we *webhooksender.Error
+			if !errors.As(err, &we) || we.Attempts != 1 || len(sl.all()) != 0 {
+				t.Fatalf("Send = %v after waits %v, want one attempt and no wait", err, sl.all())
+			}
+			if d, ok := we.RetryAfter(); d != tc.want || ok != tc.ok {
+				t.Fatalf("RetryAfter() = %v, %v; want %v, %v", d, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
 func TestClientErrorsAreNotRetried(t *testing.T) {
 	echo := func(code int) http.HandlerFunc {
 		return func(w http.ResponseWriter, req *http.Request) {
