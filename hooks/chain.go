@@ -145,7 +145,7 @@ func LogEvents(logger *slog.Logger) recovery.Observer {
 			attrs = append(attrs, slog.String("medium", string(e.Medium)))
 		}
 		if e.Reason != "" {
-			attrs = append(attrs, slog.String("reason", e.Reason))
+			attrs = append(attrs, slog.String("reason", string(e.Reason)))
 		}
 		if e.AnalyticsEndpointID != "" {
 			attrs = append(attrs, slog.String("analytics_endpoint_id", e.AnalyticsEndpointID))

@@ -1,11 +1,11 @@
 package recovery
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"strings"
 	"time"
 )
@@ -56,7 +56,7 @@ type Config struct {
 
 	// AccountRecovery is the pool's AccountRecoverySetting: one or two of
 	// VerifiedEmail and VerifiedPhoneNumber in priority order, or AdminOnly
-	// alone. Default (nil): Cognito's legacy rule, verified phone number
+	// alone. Default (empty): Cognito's legacy rule, verified phone number
 	// first, else verified email.
 	AccountRecovery []RecoveryMechanism
 	// CaseSensitive makes usernames and aliases case-sensitive. Default
@@ -68,15 +68,15 @@ type Config struct {
 
 	// Policy sets codes, budgets, locks and request rates.
 	Policy Policy
-	// PasswordPolicy checks new passwords. Default (nil): Cognito's, as
-	// DefaultPasswordPolicy returns.
-	PasswordPolicy *PasswordPolicy
+	// PasswordPolicy checks new passwords. Its zero value is Cognito's
+	// default policy, and each zero field means that field's default.
+	PasswordPolicy PasswordPolicy
 	// Hasher hashes new passwords. Default: Argon2id with OWASP's parameters.
 	Hasher PasswordHasher
 
 	// Templates are the message texts per locale ("en", "de", "pt-BR").
 	// Missing locales and empty fields fall back to DefaultLocale's template,
-	// then to the built-in English one (DefaultTemplate).
+	// then to the built-in English one (DefaultTemplate()).
 	Templates map[string]Template
 	// DefaultLocale is used when neither ClientMetadata["locale"] nor the
 	// user's locale attribute names a configured locale. Default "en".
@@ -142,118 +142,68 @@ const (
 	AdminOnly           RecoveryMechanism = "admin_only"
 )
 
-// Policy sets the security parameters. Zero fields take the defaults.
-type Policy struct {
-	// CodeDigits is the code length, 4 to 10. Default 6.
-	CodeDigits int
-	// CodeLifetime is how long a code is valid. Default 1 h.
-	CodeLifetime time.Duration
-	// Budget is how many codes a user may request in any rolling
-	// BudgetWindow; the next request is LimitExceededException. Default 5.
-	Budget int
-	// FailureBudget is how many failed confirmations (wrong codes) a user
-	// may have in any rolling BudgetWindow; the next confirmation, right or
-	// wrong, is LimitExceededException without the code being compared,
-	// and so is a request for a new code (a code is only sent when it can
-	// be checked). It bounds guessing: see GuessProbability. Default 5.
-	FailureBudget int
-	// BudgetWindow is the rolling window of Budget and FailureBudget.
-	// Default 1 h.
-	BudgetWindow time.Duration
-	// MaxFailures is the consecutive failed confirmations after which
-	// recovery is locked for Cooldown (TooManyFailedAttemptsException). A
-	// successful confirmation resets the count. Default 100 (NIST SP
-	// 800-63B's maximum).
-	MaxFailures int
-	// Cooldown is how long the lock lasts. Default 24 h.
-	Cooldown time.Duration
-	// MaxGuessProbability is the ceiling for GuessProbability: New rejects
-	// a policy that gives an attacker a better chance per account per day.
-	// Default 0.001.
-	MaxGuessProbability float64
-	// ClientRequests limits requests per app client (both operations
-	// together). Zero: no limit. Needs Config.Limiter.
-	ClientRequests Rate
-	// IPRequests limits requests per source address: the request's
-	// SourceIP (IPv6 addresses count per /64 network), or
-	// UserContextData.IpAddress for a client with TrustUserContextIP.
-	// Requests without a usable address share one counter. Zero: no limit.
-	// Needs Config.Limiter.
-	IPRequests Rate
-}
-
-// Policy defaults.
-const (
-	DefaultCodeDigits          = 6
-	DefaultCodeLifetime        = time.Hour
-	DefaultBudget              = 5
-	DefaultFailureBudget       = 5
-	DefaultBudgetWindow        = time.Hour
-	DefaultMaxFailures         = 100
-	DefaultCooldown            = 24 * time.Hour
-	DefaultMaxGuessProbability = 0.001
-	DefaultHookTimeout         = 5 * time.Second
-	DefaultPoolID              = "default"
-	DefaultLocale              = "en"
-)
-
-// WithDefaults returns p with every zero field set to its default.
-func (p Policy) WithDefaults() Policy {
-	if p.CodeDigits == 0 {
-		p.CodeDigits = DefaultCodeDigits
+// withDefaults returns c with every zero field that has a default set to
+// it: the one place defaults are filled in, before validation.
+func (c Config) withDefaults() Config {
+	if c.PoolID == "" {
+		c.PoolID = DefaultPoolID
 	}
-	if p.CodeLifetime == 0 {
-		p.CodeLifetime = DefaultCodeLifetime
+	if len(c.AccountRecovery) == 0 {
+		c.AccountRecovery = []RecoveryMechanism{VerifiedPhoneNumber, VerifiedEmail}
 	}
-	if p.Budget == 0 {
-		p.Budget = DefaultBudget
+	c.Policy = c.Policy.WithDefaults()
+	c.PasswordPolicy = c.PasswordPolicy.withDefaults()
+	c.Simulation = c.Simulation.withDefaults()
+	if c.Hasher == nil {
+		c.Hasher = Argon2id{Rand: c.Rand}
 	}
-	if p.FailureBudget == 0 {
-		p.FailureBudget = DefaultFailureBudget
+	if c.DefaultLocale == "" {
+		c.DefaultLocale = DefaultLocale
 	}
-	if p.BudgetWindow == 0 {
-		p.BudgetWindow = DefaultBudgetWindow
+	if c.Hooks.Timeout == 0 {
+		c.Hooks.Timeout = DefaultHookTimeout
 	}
-	if p.MaxFailures == 0 {
-		p.MaxFailures = DefaultMaxFailures
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
-	if p.Cooldown == 0 {
-		p.Cooldown = DefaultCooldown
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	if p.MaxGuessProbability == 0 {
-		p.MaxGuessProbability = DefaultMaxGuessProbability
+	if c.Rand == nil {
+		c.Rand = rand.Reader
 	}
-	return p
-}
-
-// GuessProbability is the worst-case chance that an attacker guesses a valid
-// code for one account within any 24 hours under p (after defaults). Every
-// wrong guess is a failed confirmation, and at most FailureBudget of those
-// fit in any BudgetWindow (once they are spent, no code is compared, right
-// or wrong), so a day holds at most G = FailureBudget * ceil(24h /
-// BudgetWindow) evaluated guesses; G guesses cover at most G of the
-// 10^CodeDigits equally likely codes, so the chance is G / 10^CodeDigits.
-// Requesting new codes does not add guesses: Budget bounds the messages
-// sent, not the comparisons. The consecutive-failure cap is not counted: a
-// legitimate user's success resets it, so it cannot be relied on. Defaults:
-// 5 * 24 / 10^6 = 1.2e-4.
-func (p Policy) GuessProbability() float64 {
-	p = p.WithDefaults()
-	windows := math.Ceil(float64(24*time.Hour) / float64(p.BudgetWindow))
-	guesses := float64(p.FailureBudget) * windows
-	return math.Min(1, guesses/math.Pow10(p.CodeDigits))
-}
-
-func (p Policy) limits() CodeLimits {
-	return CodeLimits{Budget: p.Budget, FailureBudget: p.FailureBudget, Window: p.BudgetWindow, MaxFailures: p.MaxFailures, Cooldown: p.Cooldown}
+	return c
 }
 
 // validate reports every problem of c (after defaults), each saying what to
 // change.
 func (c *Config) validate() error {
 	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("recovery: "+format, args...)) }
+	errs = append(errs, c.validateDependencies()...)
+	errs = append(errs, c.validateClients()...)
+	errs = append(errs, c.validateKeys()...)
+	if err := validateMechanisms(c.AccountRecovery); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.Policy.validate()...)
+	errs = append(errs, c.PasswordPolicy.validate()...)
+	errs = append(errs, c.Simulation.validate()...)
+	if c.Hooks.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("recovery: Hooks.Timeout is %s: use a positive duration, or zero for 5s", c.Hooks.Timeout))
+	}
+	for locale, t := range c.Templates {
+		if err := t.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("recovery: Templates[%q]: %w", locale, err))
+		}
+	}
+	return errors.Join(errs...)
+}
 
+// validateDependencies checks the stores, the sender and the optional
+// abilities the configuration needs.
+func (c *Config) validateDependencies() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("recovery: "+format, args...)) }
 	if c.Users == nil {
 		add("Config.Users is nil: set a UserStore (memstore.NewUserStore() in tests, pgxstore for Postgres, or your own)")
 	}
@@ -263,6 +213,25 @@ func (c *Config) validate() error {
 	if c.Sender == nil {
 		add("Config.Sender is nil: set a Sender (capturesender.New() in tests, smtpsender or webhooksender)")
 	}
+	switch {
+	case c.Policy.rated() && c.Limiter == nil:
+		add("Policy.ClientRequests or IPRequests is set but Config.Limiter is nil: set a RequestLimiter (memstore.NewLimiter(), pgxstore, redisstore)")
+	case !c.Policy.rated() && c.Limiter != nil:
+		add("Config.Limiter is set but Policy.ClientRequests and IPRequests are zero: set a Rate, or drop the Limiter")
+	}
+	if _, ok := c.Users.(PasswordHistory); !ok && c.PasswordPolicy.HistorySize > 0 && c.Users != nil {
+		add("PasswordPolicy.HistorySize is %d but Config.Users (%T) does not implement PasswordHistory: use a store that keeps history, or set HistorySize to 0", c.PasswordPolicy.HistorySize, c.Users)
+	}
+	if _, ok := c.Users.(UserCreator); !ok && c.Hooks.UserMigration != nil && c.Users != nil {
+		add("Hooks.UserMigration is set but Config.Users (%T) does not implement UserCreator: the engine could not create migrated users", c.Users)
+	}
+	return errs
+}
+
+// validateClients checks the app clients.
+func (c *Config) validateClients() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("recovery: "+format, args...)) }
 	if len(c.Clients) == 0 {
 		add("Config.Clients is empty: add at least one Client{ID: ...}")
 	}
@@ -279,18 +248,25 @@ func (c *Config) validate() error {
 			add("Config.Clients[%d] (ID %q) sets TrustUserContextIP without a Secret: anybody could send addresses in its name; give it a Secret or drop TrustUserContextIP", i, cl.ID)
 		}
 	}
+	return errs
+}
+
+// validateKeys checks the hashing keys.
+func (c *Config) validateKeys() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("recovery: "+format, args...)) }
 	if len(c.Keys) == 0 {
 		add("Config.Keys is empty: add a Key{ID: \"k1\", Secret: <32+ random bytes>}")
 	}
-	seenKey := map[string]bool{}
+	seen := map[string]bool{}
 	for i, k := range c.Keys {
 		switch {
 		case !validKeyID(k.ID):
 			add("Config.Keys[%d].ID %q is invalid: use 1-32 characters of letters, digits, '_', '.' and '-'", i, k.ID)
-		case seenKey[k.ID]:
+		case seen[k.ID]:
 			add("Config.Keys[%d].ID %q is used twice: key IDs must be unique", i, k.ID)
 		}
-		seenKey[k.ID] = true
+		seen[k.ID] = true
 		if len(k.Secret) < 32 {
 			add("Config.Keys[%d] (ID %q) has a %d-byte secret: use at least 32 random bytes", i, k.ID, len(k.Secret))
 		}
@@ -298,86 +274,12 @@ func (c *Config) validate() error {
 	if c.PseudonymKey != nil && len(c.PseudonymKey) < 32 {
 		add("Config.PseudonymKey has %d bytes: use at least 32 random bytes, or leave it nil", len(c.PseudonymKey))
 	}
-
-	if err := validateMechanisms(c.AccountRecovery); err != nil {
-		errs = append(errs, err)
-	}
-
-	p := c.Policy
-	if p.CodeDigits < 4 || p.CodeDigits > 10 {
-		add("Policy.CodeDigits is %d: use 4 to 10 (default 6)", p.CodeDigits)
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"CodeLifetime", p.CodeLifetime}, {"BudgetWindow", p.BudgetWindow}, {"Cooldown", p.Cooldown}} {
-		if d.v < time.Millisecond {
-			add("Policy.%s is %s: use a positive duration of at least 1ms", d.name, d.v)
-		}
-	}
-	if p.Budget < 1 {
-		add("Policy.Budget is %d: use at least 1 (default 5)", p.Budget)
-	}
-	if p.FailureBudget < 1 {
-		add("Policy.FailureBudget is %d: use at least 1 (default 5)", p.FailureBudget)
-	}
-	if p.MaxFailures < 1 {
-		add("Policy.MaxFailures is %d: use at least 1 (default 100)", p.MaxFailures)
-	}
-	if p.MaxGuessProbability <= 0 || p.MaxGuessProbability > 1 {
-		add("Policy.MaxGuessProbability is %g: use a probability in (0, 1]", p.MaxGuessProbability)
-	} else if p.CodeDigits >= 4 && p.CodeDigits <= 10 && p.FailureBudget >= 1 && p.BudgetWindow >= time.Millisecond {
-		if g := p.GuessProbability(); g > p.MaxGuessProbability {
-			add("the policy lets an attacker guess a code with probability %.3g per account per day, above Policy.MaxGuessProbability %.3g: raise CodeDigits, lower FailureBudget or lengthen BudgetWindow", g, p.MaxGuessProbability)
-		}
-	}
-	for _, r := range []struct {
-		name string
-		v    Rate
-	}{{"ClientRequests", p.ClientRequests}, {"IPRequests", p.IPRequests}} {
-		if !r.v.IsZero() && (r.v.Limit < 1 || r.v.Window < time.Millisecond) {
-			add("Policy.%s is %d per %s: set Limit >= 1 and Window >= 1ms, or leave it zero for no limit", r.name, r.v.Limit, r.v.Window)
-		}
-	}
-	rates := !p.ClientRequests.IsZero() || !p.IPRequests.IsZero()
-	if rates && c.Limiter == nil {
-		add("Policy.ClientRequests or IPRequests is set but Config.Limiter is nil: set a RequestLimiter (memstore.NewLimiter(), pgxstore, redisstore)")
-	}
-	if !rates && c.Limiter != nil {
-		add("Config.Limiter is set but Policy.ClientRequests and IPRequests are zero: set a Rate, or drop the Limiter")
-	}
-
-	if c.PasswordPolicy != nil {
-		errs = append(errs, c.PasswordPolicy.validate()...)
-		if c.PasswordPolicy.HistorySize > 0 {
-			if _, ok := c.Users.(PasswordHistory); !ok && c.Users != nil {
-				add("PasswordPolicy.HistorySize is %d but Config.Users (%T) does not implement PasswordHistory: use a store that keeps history, or set HistorySize to 0", c.PasswordPolicy.HistorySize, c.Users)
-			}
-		}
-	}
-	if c.Hooks.UserMigration != nil && c.Users != nil {
-		if _, ok := c.Users.(UserCreator); !ok {
-			add("Hooks.UserMigration is set but Config.Users (%T) does not implement UserCreator: the engine could not create migrated users", c.Users)
-		}
-	}
-	if c.Hooks.Timeout < 0 {
-		add("Hooks.Timeout is %s: use a positive duration, or zero for 5s", c.Hooks.Timeout)
-	}
-	errs = append(errs, c.Simulation.validate()...)
-	for locale, t := range c.Templates {
-		if err := t.validate(); err != nil {
-			add("Templates[%q]: %v", locale, err)
-		}
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func validateMechanisms(ms []RecoveryMechanism) error {
-	if ms == nil {
-		return nil
-	}
 	const fix = "use one or two of VerifiedEmail and VerifiedPhoneNumber in priority order, or AdminOnly alone (nil for Cognito's legacy rule)"
-	if len(ms) == 0 || len(ms) > 2 {
+	if len(ms) > 2 {
 		return fmt.Errorf("recovery: Config.AccountRecovery has %d entries: %s", len(ms), fix)
 	}
 	for i, m := range ms {

@@ -15,34 +15,10 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 	if err != nil {
 		return err
 	}
-	hide := !client.RevealUserExistence
-	folded := FoldIdentifier(req.Username)
-	user, found, err := e.lookup(ctx, req.Username, folded)
+	user, key, usable, err := e.confirmTarget(ctx, c, req.Username, !client.RevealUserExistence)
 	if err != nil {
 		return err
 	}
-	// usable is false where no code may succeed: an unknown identifier, or
-	// a user who may not reset, with existence hidden. The check still
-	// runs, with hashes that cannot match, so the answer (CodeMismatch, or
-	// ExpiredCode when nothing was issued) and the store's work are those
-	// of a real user.
-	key, usable := "", true
-	if found {
-		c.sub = user.Sub
-		key = UserKey(user.Sub)
-		if err := stateError(user, OpConfirmForgotPassword); err != nil {
-			if !hide {
-				return err
-			}
-			usable = false
-		}
-	} else {
-		if !hide {
-			return ErrUserNotFound
-		}
-		key, usable = pseudonym(e.pseudoKey, e.pool, folded), false
-	}
-
 	// Everything that can refuse the new password is decided before the
 	// code is touched, so a refused password consumes nothing: the policy
 	// and the hasher's limit here, the history after the code matched.
@@ -54,16 +30,14 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 	consumeNow := weak == nil && !checkHistory && e.atomicSet == nil
 	// The store sees the same call whether or not the code is usable.
 	out, cands, err := e.checkCode(ctx, c, key, req.ConfirmationCode, usable, consumeNow)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if out != OutcomeOK {
+	case out != OutcomeOK:
 		return outcomeError(out, e.policy.Cooldown)
-	}
-	if !usable {
+	case !usable:
 		return ErrCodeMismatch // unreachable: unusable hashes never match
-	}
-	if weak != nil {
+	case weak != nil:
 		return weak
 	}
 	if checkHistory {
@@ -84,19 +58,51 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 	if err := e.setPassword(ctx, c, user, key, cands, req.Password); err != nil {
 		return err
 	}
-	if e.hooks.PostConfirm != nil {
-		ev := PostConfirmEvent{
-			HookContext:    HookContext{TriggerSource: TriggerPostConfirm, PoolID: e.pool, ClientID: req.ClientID, Username: user.Username, ClientMetadata: req.ClientMetadata},
-			Sub:            user.Sub,
-			UserAttributes: withSub(user.Attributes, user.Sub),
-		}
-		if _, err := callHook(ctx, e.hooks.Timeout, TriggerPostConfirm, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, e.hooks.PostConfirm.PostConfirm(ctx, ev)
-		}); err != nil {
-			return err
-		}
+	return e.postConfirm(ctx, req, user)
+}
+
+// confirmTarget finds the user a Confirm is for and the code-store key it
+// checks. usable is false where no code may succeed: an unknown identifier,
+// or a user who may not reset, for a client that hides user existence. The
+// check still runs, with hashes that cannot match, so the answer
+// (CodeMismatch, or ExpiredCode when nothing was issued) and the store's
+// work are those of a real user.
+func (e *Engine) confirmTarget(ctx context.Context, c *call, identifier string, hide bool) (user User, key string, usable bool, err error) {
+	folded := FoldIdentifier(identifier)
+	user, found, err := e.lookup(ctx, identifier, folded)
+	switch {
+	case err != nil:
+		return User{}, "", false, err
+	case !found && !hide:
+		return User{}, "", false, ErrUserNotFound
+	case !found:
+		return User{}, pseudonym(e.pseudoKey, e.pool, folded), false, nil
 	}
-	return nil
+	c.sub = user.Sub
+	if err := stateError(user, OpConfirmForgotPassword); err != nil {
+		if !hide {
+			return User{}, "", false, err
+		}
+		return user, UserKey(user.Sub), false, nil
+	}
+	return user, UserKey(user.Sub), true, nil
+}
+
+// postConfirm runs the PostConfirmation hook. Its error is the caller's,
+// although the password change stands (as in Cognito).
+func (e *Engine) postConfirm(ctx context.Context, req *ConfirmRequest, user User) error {
+	if e.hooks.PostConfirm == nil {
+		return nil
+	}
+	ev := PostConfirmEvent{
+		HookContext:    HookContext{TriggerSource: TriggerPostConfirm, PoolID: e.pool, ClientID: req.ClientID, Username: user.Username, ClientMetadata: req.ClientMetadata},
+		Sub:            user.Sub,
+		UserAttributes: withSub(user.Attributes, user.Sub),
+	}
+	_, err := callHook(ctx, e.hooks.Timeout, TriggerPostConfirm, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, e.hooks.PostConfirm.PostConfirm(ctx, ev)
+	})
+	return err
 }
 
 // checkPassword applies the password policy and the hasher's own limit.

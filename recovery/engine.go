@@ -2,9 +2,9 @@ package recovery
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -33,7 +33,7 @@ type Engine struct {
 	disabled   bool
 	policy     Policy
 	limits     CodeLimits
-	passwords  *PasswordPolicy
+	passwords  PasswordPolicy
 	hasher     PasswordHasher
 	maxPwBytes int // the hasher's limit, 0 for none
 	templates  templates
@@ -48,7 +48,7 @@ type Engine struct {
 // New checks cfg and builds an Engine. Its error lists every problem found,
 // each saying what to change.
 func New(cfg Config) (*Engine, error) {
-	cfg.Policy = cfg.Policy.WithDefaults()
+	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -60,26 +60,18 @@ func New(cfg Config) (*Engine, error) {
 		outbox:    cfg.Outbox,
 		limiter:   cfg.Limiter,
 		clients:   make(map[string]Client, len(cfg.Clients)),
-		sim:       cfg.Simulation.withDefaults(),
+		sim:       cfg.Simulation,
 		caseSens:  cfg.CaseSensitive,
 		disabled:  cfg.RecoveryDisabled,
 		policy:    cfg.Policy,
 		limits:    cfg.Policy.limits(),
 		passwords: cfg.PasswordPolicy,
 		hasher:    cfg.Hasher,
+		templates: newTemplates(cfg.Templates, cfg.DefaultLocale),
 		hooks:     cfg.Hooks,
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		rand:      cfg.Rand,
-	}
-	if e.pool == "" {
-		e.pool = DefaultPoolID
-	}
-	e.creator, _ = cfg.Users.(UserCreator)
-	e.history, _ = cfg.Users.(PasswordHistory)
-	e.readBack, _ = cfg.Users.(PasswordHashReader)
-	if s, ok := cfg.Users.(CodeConsumingSetter); ok && s.ConsumesCodesOf(cfg.Codes) {
-		e.atomicSet = s
 	}
 	for _, c := range cfg.Clients {
 		e.clients[c.ID] = c
@@ -92,41 +84,12 @@ func New(cfg Config) (*Engine, error) {
 		pk = derivePseudonymKey(cfg.Keys[0])
 	}
 	e.pseudoKey = newMacPool(pk)
-	switch {
-	case len(cfg.AccountRecovery) == 0:
-		e.mechanisms = []RecoveryMechanism{VerifiedPhoneNumber, VerifiedEmail}
-	case cfg.AccountRecovery[0] == AdminOnly:
+	if cfg.AccountRecovery[0] == AdminOnly {
 		e.adminOnly = true
-	default:
-		e.mechanisms = append([]RecoveryMechanism(nil), cfg.AccountRecovery...)
+	} else {
+		e.mechanisms = slices.Clone(cfg.AccountRecovery)
 	}
-	if e.passwords == nil {
-		e.passwords = DefaultPasswordPolicy()
-	}
-	if e.hasher == nil {
-		e.hasher = Argon2id{Rand: cfg.Rand}
-	}
-	if l, ok := e.hasher.(PasswordLengthLimiter); ok {
-		e.maxPwBytes = l.MaxPasswordBytes()
-	}
-	e.tracer, _ = cfg.Hooks.Observer.(OperationTracer)
-	if e.hooks.Timeout == 0 {
-		e.hooks.Timeout = DefaultHookTimeout
-	}
-	if e.log == nil {
-		e.log = slog.Default()
-	}
-	if e.now == nil {
-		e.now = time.Now
-	}
-	if e.rand == nil {
-		e.rand = rand.Reader
-	}
-	locale := cfg.DefaultLocale
-	if locale == "" {
-		locale = DefaultLocale
-	}
-	e.templates = newTemplates(cfg.Templates, locale)
+	e.detectAbilities(cfg)
 	if e.outbox == nil {
 		e.outbox = newMemoryOutbox(DefaultOutboxSize)
 	}
@@ -134,6 +97,21 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// detectAbilities notes, once, the optional abilities of the stores, the
+// hasher and the observer.
+func (e *Engine) detectAbilities(cfg Config) {
+	e.creator, _ = cfg.Users.(UserCreator)
+	e.history, _ = cfg.Users.(PasswordHistory)
+	e.readBack, _ = cfg.Users.(PasswordHashReader)
+	if s, ok := cfg.Users.(CodeConsumingSetter); ok && s.ConsumesCodesOf(cfg.Codes) {
+		e.atomicSet = s
+	}
+	if l, ok := e.hasher.(PasswordLengthLimiter); ok {
+		e.maxPwBytes = l.MaxPasswordBytes()
+	}
+	e.tracer, _ = cfg.Hooks.Observer.(OperationTracer)
 }
 
 // Close drains the outbox: it stops accepting deliveries and waits until

@@ -369,7 +369,7 @@ func TestWeakPasswordKeepsTheCode(t *testing.T) {
 
 func TestCustomPasswordPolicy(t *testing.T) {
 	e := newEnv(t, func(c *recovery.Config) {
-		c.PasswordPolicy = &recovery.PasswordPolicy{MinLength: 12}
+		c.PasswordPolicy = recovery.PasswordPolicy{MinLength: 12, OptionalUppercase: true, OptionalNumbers: true, OptionalSymbols: true}
 	})
 	e.alice()
 	e.recover("web", "alice")
@@ -382,9 +382,7 @@ func TestCustomPasswordPolicy(t *testing.T) {
 
 func TestPasswordHistory(t *testing.T) {
 	e := newEnv(t, func(c *recovery.Config) {
-		p := recovery.DefaultPasswordPolicy()
-		p.HistorySize = 2
-		c.PasswordPolicy = p
+		c.PasswordPolicy = recovery.PasswordPolicy{HistorySize: 2}
 	})
 	e.alice()
 	e.recover("web", "alice")
@@ -424,7 +422,8 @@ func TestResetRequiredBecomesConfirmed(t *testing.T) {
 	}
 }
 
-// TestUserStates is spec section 6 for LEGACY and ENABLED clients.
+// TestUserStates: which user states may reset, for clients that reveal
+// and that hide user existence.
 func TestUserStates(t *testing.T) {
 	verified := map[string]string{"email": "x@example.com", "email_verified": "true"}
 	for _, tc := range []struct {
@@ -791,7 +790,7 @@ func TestConcurrentConfirmsOneWinner(t *testing.T) {
 			name := "ok"
 			var re *recovery.Error
 			if errors.As(err, &re) {
-				name = re.Name
+				name = string(re.Name)
 			}
 			mu.Lock()
 			results[name]++
@@ -828,7 +827,7 @@ func TestConfigValidation(t *testing.T) {
 			"de": {SMS: "Ihr Code"},
 		},
 		AccountRecovery: []recovery.RecoveryMechanism{recovery.AdminOnly, recovery.VerifiedEmail},
-		PasswordPolicy:  &recovery.PasswordPolicy{MinLength: 3},
+		PasswordPolicy:  recovery.PasswordPolicy{MinLength: 3},
 	})
 	if err == nil {
 		t.Fatal("New accepted an invalid config")
@@ -855,5 +854,34 @@ func TestRequestsRedactSecrets(t *testing.T) {
 				t.Errorf("formatted value leaks %q: %s", secret, s)
 			}
 		}
+	}
+}
+
+// TestZeroFieldsMeanDefaults: a field left at zero takes its default, in
+// PasswordPolicy too, and an empty AccountRecovery is the default one.
+func TestZeroFieldsMeanDefaults(t *testing.T) {
+	e := newEnv(t, func(c *recovery.Config) {
+		c.PasswordPolicy = recovery.PasswordPolicy{HistorySize: 5}
+		c.AccountRecovery = []recovery.RecoveryMechanism{}
+	})
+	e.addUser(recovery.User{Username: "bob", Enabled: true, Attributes: map[string]string{
+		"email": "bob@example.com", "email_verified": "true", "phone_number": "+15555550100", "phone_number_verified": "true",
+	}})
+	d, err := e.recover("web", "bob")
+	if err != nil || d.DeliveryMedium != recovery.SMS {
+		t.Fatalf("empty AccountRecovery: %+v, %v; want the default, phone first", d, err)
+	}
+	code := e.lastCode("bob")
+	for pw, rule := range map[string]string{
+		"Sh0rt!":        "Password not long enough",
+		"nouppercase1!": "Password must have uppercase characters",
+		"NOLOWERCASE1!": "Password must have lowercase characters",
+		"NoNumbers!!!":  "Password must have numeric characters",
+		"NoSymbols123":  "Password must have symbol characters",
+	} {
+		wantErr(t, e.confirm("web", "bob", code, pw), recovery.ErrInvalidPassword, "Password does not conform to policy: "+rule)
+	}
+	if err := e.confirm("web", "bob", code, "Str0ng-enough!"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,10 +6,70 @@ import (
 	"time"
 )
 
+// ErrorCode is the name of an Amazon Cognito exception, spelled as the wire
+// protocol and the AWS SDKs spell it. Error.Name holds one.
+type ErrorCode string
+
+// The error codes the engine answers with, and the two a UserCreator
+// reports.
+const (
+	InvalidParameterException                ErrorCode = "InvalidParameterException"
+	ResourceNotFoundException                ErrorCode = "ResourceNotFoundException"
+	NotAuthorizedException                   ErrorCode = "NotAuthorizedException"
+	TooManyRequestsException                 ErrorCode = "TooManyRequestsException"
+	UserNotFoundException                    ErrorCode = "UserNotFoundException"
+	UserNotConfirmedException                ErrorCode = "UserNotConfirmedException"
+	LimitExceededException                   ErrorCode = "LimitExceededException"
+	TooManyFailedAttemptsException           ErrorCode = "TooManyFailedAttemptsException"
+	CodeMismatchException                    ErrorCode = "CodeMismatchException"
+	ExpiredCodeException                     ErrorCode = "ExpiredCodeException"
+	InvalidPasswordException                 ErrorCode = "InvalidPasswordException"
+	PasswordHistoryPolicyViolationException  ErrorCode = "PasswordHistoryPolicyViolationException"
+	CodeDeliveryFailureException             ErrorCode = "CodeDeliveryFailureException"
+	InvalidSmsRoleAccessPolicyException      ErrorCode = "InvalidSmsRoleAccessPolicyException"
+	InvalidSmsRoleTrustRelationshipException ErrorCode = "InvalidSmsRoleTrustRelationshipException"
+	InvalidEmailRoleAccessPolicyException    ErrorCode = "InvalidEmailRoleAccessPolicyException"
+	OperationNotEnabledException             ErrorCode = "OperationNotEnabledException"
+	ForbiddenException                       ErrorCode = "ForbiddenException"
+	UserLambdaValidationException            ErrorCode = "UserLambdaValidationException"
+	UnexpectedLambdaException                ErrorCode = "UnexpectedLambdaException"
+	InvalidLambdaResponseException           ErrorCode = "InvalidLambdaResponseException"
+	InternalErrorException                   ErrorCode = "InternalErrorException"
+	UsernameExistsException                  ErrorCode = "UsernameExistsException"
+	AliasExistsException                     ErrorCode = "AliasExistsException"
+)
+
+// errorCodes are the codes above, for Known.
+var errorCodes = map[ErrorCode]bool{
+	InvalidParameterException: true, ResourceNotFoundException: true, NotAuthorizedException: true,
+	TooManyRequestsException: true, UserNotFoundException: true, UserNotConfirmedException: true,
+	LimitExceededException: true, TooManyFailedAttemptsException: true, CodeMismatchException: true,
+	ExpiredCodeException: true, InvalidPasswordException: true, PasswordHistoryPolicyViolationException: true,
+	CodeDeliveryFailureException: true, InvalidSmsRoleAccessPolicyException: true,
+	InvalidSmsRoleTrustRelationshipException: true, InvalidEmailRoleAccessPolicyException: true,
+	OperationNotEnabledException: true, ForbiddenException: true, UserLambdaValidationException: true,
+	UnexpectedLambdaException: true, InvalidLambdaResponseException: true, InternalErrorException: true,
+	UsernameExistsException: true, AliasExistsException: true,
+}
+
+// Known reports whether c is one of the ErrorCode constants, for code that
+// must keep a value from a bounded set (metric attributes, say).
+func (c ErrorCode) Known() bool { return errorCodes[c] }
+
+// RateLimited reports whether c refuses a request for going over a limit:
+// TooManyRequests, LimitExceeded or TooManyFailedAttempts.
+func (c ErrorCode) RateLimited() bool {
+	switch c {
+	case TooManyRequestsException, LimitExceededException, TooManyFailedAttemptsException:
+		return true
+	}
+	return false
+}
+
 // Error is the one error type the engine returns. Name is the exact Amazon
-// Cognito exception name (for example "CodeMismatchException"), so a transport
-// can map it one to one; Message is safe to show to the caller and never holds
-// a code, a password, a secret or a hash.
+// Cognito exception name (for example CodeMismatchException), so a transport
+// can map it one to one; Message is safe to show to the caller and never
+// holds a code, a password, a secret or a hash.
 //
 // Test for a kind with errors.Is against the sentinels below:
 //
@@ -20,7 +80,7 @@ import (
 // errors.Unwrap for logging; it is never part of Error() or Message.
 type Error struct {
 	// Name is the Cognito exception name.
-	Name string
+	Name ErrorCode
 	// Message is the client-safe explanation.
 	Message string
 
@@ -28,7 +88,7 @@ type Error struct {
 }
 
 // Error returns "<Name>: <Message>".
-func (e *Error) Error() string { return e.Name + ": " + e.Message }
+func (e *Error) Error() string { return string(e.Name) + ": " + e.Message }
 
 // Unwrap returns the underlying cause, if any (set for InternalErrorException
 // and for hook and delivery failures).
@@ -44,7 +104,7 @@ func (e *Error) Is(target error) bool {
 
 // ErrorCode returns Name; it matches smithy-go's APIError method, so code that
 // handles AWS SDK errors can handle these the same way.
-func (e *Error) ErrorCode() string { return e.Name }
+func (e *Error) ErrorCode() string { return string(e.Name) }
 
 // ErrorMessage returns Message (smithy-go's APIError method).
 func (e *Error) ErrorMessage() string { return e.Message }
@@ -52,7 +112,7 @@ func (e *Error) ErrorMessage() string { return e.Message }
 // ErrorFault reports "server" for InternalErrorException and "client" for
 // every other error, as smithy-go's ErrorFault does.
 func (e *Error) ErrorFault() string {
-	if e.Name == ErrInternal.(*Error).Name {
+	if e.Name == InternalErrorException {
 		return "server"
 	}
 	return "client"
@@ -64,75 +124,81 @@ func (e *Error) ErrorFault() string {
 var (
 	// ErrInvalidParameter: a request field broke a constraint, or the user
 	// has no verified email or phone number to receive a code.
-	ErrInvalidParameter error = &Error{Name: "InvalidParameterException", Message: "Invalid parameter."}
+	ErrInvalidParameter = &Error{Name: InvalidParameterException, Message: "Invalid parameter."}
 	// ErrResourceNotFound: the ClientID names no configured app client.
-	ErrResourceNotFound error = &Error{Name: "ResourceNotFoundException", Message: "Resource not found."}
+	ErrResourceNotFound = &Error{Name: ResourceNotFoundException, Message: "Resource not found."}
 	// ErrNotAuthorized: secret hash missing or wrong, recovery is admin-only,
-	// or the user's state does not allow a reset (LEGACY clients only).
-	ErrNotAuthorized error = &Error{Name: "NotAuthorizedException", Message: "Not authorized."}
+	// or the user's state does not allow a reset (clients that reveal user
+	// existence only).
+	ErrNotAuthorized = &Error{Name: NotAuthorizedException, Message: "Not authorized."}
 	// ErrTooManyRequests: the optional per-client or per-IP request limit was hit.
-	ErrTooManyRequests error = &Error{Name: "TooManyRequestsException", Message: "Too many requests"}
-	// ErrUserNotFound: no user matches (LEGACY clients only). User stores
-	// return it (or an error wrapping it) when a lookup finds nobody.
-	ErrUserNotFound error = &Error{Name: "UserNotFoundException", Message: "Username/client id combination not found."}
+	ErrTooManyRequests = &Error{Name: TooManyRequestsException, Message: "Too many requests"}
+	// ErrUserNotFound: no user matches (clients that reveal user existence
+	// only). User stores return it (or an error wrapping it) when a lookup
+	// finds nobody.
+	ErrUserNotFound = &Error{Name: UserNotFoundException, Message: "Username/client id combination not found."}
 	// ErrUserNotConfirmed: a code is confirmed for a user who is UNCONFIRMED.
-	ErrUserNotConfirmed error = &Error{Name: "UserNotConfirmedException", Message: "User is not confirmed."}
-	// ErrLimitExceeded: the per-user rolling budget of requests and failed
-	// confirmations is spent.
-	ErrLimitExceeded error = &Error{Name: "LimitExceededException", Message: "Attempt limit exceeded, please try after some time."}
+	ErrUserNotConfirmed = &Error{Name: UserNotConfirmedException, Message: "User is not confirmed."}
+	// ErrLimitExceeded: a per-user rolling budget (requests, or failed
+	// confirmations) is spent.
+	ErrLimitExceeded = &Error{Name: LimitExceededException, Message: "Attempt limit exceeded, please try after some time."}
 	// ErrTooManyFailedAttempts: the consecutive-failure cap was reached and
 	// confirmation is locked for the cool-down.
-	ErrTooManyFailedAttempts error = &Error{Name: "TooManyFailedAttemptsException", Message: "Too many failed attempts."}
+	ErrTooManyFailedAttempts = &Error{Name: TooManyFailedAttemptsException, Message: "Too many failed attempts."}
 	// ErrCodeMismatch: the confirmation code is wrong.
-	ErrCodeMismatch error = &Error{Name: "CodeMismatchException", Message: "Invalid verification code provided, please try again."}
+	ErrCodeMismatch = &Error{Name: CodeMismatchException, Message: "Invalid verification code provided, please try again."}
 	// ErrExpiredCode: the code expired, was used, was replaced, or was never issued.
-	ErrExpiredCode error = &Error{Name: "ExpiredCodeException", Message: "Invalid code provided, please request a code again."}
+	ErrExpiredCode = &Error{Name: ExpiredCodeException, Message: "Invalid code provided, please request a code again."}
 	// ErrInvalidPassword: the new password breaks the password policy.
-	ErrInvalidPassword error = &Error{Name: "InvalidPasswordException", Message: "Password does not conform to policy"}
+	ErrInvalidPassword = &Error{Name: InvalidPasswordException, Message: "Password does not conform to policy"}
 	// ErrPasswordHistoryPolicyViolation: the new password is one of the user's
 	// recent passwords.
-	ErrPasswordHistoryPolicyViolation error = &Error{Name: "PasswordHistoryPolicyViolationException", Message: "Password does not conform to policy: Password has previously been used"}
+	ErrPasswordHistoryPolicyViolation = &Error{Name: PasswordHistoryPolicyViolationException, Message: "Password does not conform to policy: Password has previously been used"}
 	// ErrCodeDeliveryFailure: the sender failed; the code issued for this
 	// request is not left usable.
-	ErrCodeDeliveryFailure error = &Error{Name: "CodeDeliveryFailureException", Message: "Unable to deliver the verification code."}
+	ErrCodeDeliveryFailure = &Error{Name: CodeDeliveryFailureException, Message: "Unable to deliver the verification code."}
 	// ErrInvalidSmsRoleAccessPolicy: the SMS sender reports it is not
 	// permitted to send (it wraps ErrDeliveryForbidden).
-	ErrInvalidSmsRoleAccessPolicy error = &Error{Name: "InvalidSmsRoleAccessPolicyException", Message: "The SMS sender is not permitted to send messages."}
+	ErrInvalidSmsRoleAccessPolicy = &Error{Name: InvalidSmsRoleAccessPolicyException, Message: "The SMS sender is not permitted to send messages."}
 	// ErrInvalidSmsRoleTrustRelationship: the SMS gateway rejected the
 	// sender's credentials (it wraps ErrDeliveryUnauthorized).
-	ErrInvalidSmsRoleTrustRelationship error = &Error{Name: "InvalidSmsRoleTrustRelationshipException", Message: "The SMS gateway rejected the sender's credentials."}
+	ErrInvalidSmsRoleTrustRelationship = &Error{Name: InvalidSmsRoleTrustRelationshipException, Message: "The SMS gateway rejected the sender's credentials."}
 	// ErrInvalidEmailRoleAccessPolicy: the email sender reports it is not
 	// permitted or not authorized to send.
-	ErrInvalidEmailRoleAccessPolicy error = &Error{Name: "InvalidEmailRoleAccessPolicyException", Message: "The email sender is not permitted to send messages."}
+	ErrInvalidEmailRoleAccessPolicy = &Error{Name: InvalidEmailRoleAccessPolicyException, Message: "The email sender is not permitted to send messages."}
 	// ErrOperationNotEnabled: Config.RecoveryDisabled is set.
-	ErrOperationNotEnabled error = &Error{Name: "OperationNotEnabledException", Message: "Password recovery is not enabled for this user pool."}
+	ErrOperationNotEnabled = &Error{Name: OperationNotEnabledException, Message: "Password recovery is not enabled for this user pool."}
 	// ErrForbidden: the risk check hook blocked the request.
-	ErrForbidden error = &Error{Name: "ForbiddenException", Message: "Request not allowed."}
+	ErrForbidden = &Error{Name: ForbiddenException, Message: "Request not allowed."}
 	// ErrUserLambdaValidation: a hook rejected the request (see Reject).
-	ErrUserLambdaValidation error = &Error{Name: "UserLambdaValidationException", Message: "A hook rejected the request."}
+	ErrUserLambdaValidation = &Error{Name: UserLambdaValidationException, Message: "A hook rejected the request."}
 	// ErrUnexpectedLambda: a hook failed, panicked or timed out.
-	ErrUnexpectedLambda error = &Error{Name: "UnexpectedLambdaException", Message: "A hook failed unexpectedly."}
+	ErrUnexpectedLambda = &Error{Name: UnexpectedLambdaException, Message: "A hook failed unexpectedly."}
 	// ErrInvalidLambdaResponse: a hook returned output the engine cannot use.
-	ErrInvalidLambdaResponse error = &Error{Name: "InvalidLambdaResponseException", Message: "Unrecognizable lambda output"}
+	ErrInvalidLambdaResponse = &Error{Name: InvalidLambdaResponseException, Message: "Unrecognizable lambda output"}
 	// ErrInternal: a store or another dependency failed; the cause is wrapped.
-	ErrInternal error = &Error{Name: "InternalErrorException", Message: "Internal error."}
+	ErrInternal = &Error{Name: InternalErrorException, Message: "Internal error."}
 	// ErrUsernameExists: a user store's CreateUser found the username taken.
-	ErrUsernameExists error = &Error{Name: "UsernameExistsException", Message: "User already exists"}
+	ErrUsernameExists = &Error{Name: UsernameExistsException, Message: "User already exists"}
 	// ErrAliasExists: a user store's CreateUser found a verified alias
 	// (email, phone_number, preferred_username) already owned by another user.
-	ErrAliasExists error = &Error{Name: "AliasExistsException", Message: "An account with the given alias already exists."}
+	ErrAliasExists = &Error{Name: AliasExistsException, Message: "An account with the given alias already exists."}
 )
 
 // newError returns an error of the sentinel's kind with a specific message.
-func newError(kind error, message string) *Error {
-	return &Error{Name: kind.(*Error).Name, Message: message}
+func newError(kind *Error, message string) *Error {
+	return &Error{Name: kind.Name, Message: message}
+}
+
+// wrapError returns an error of the sentinel's kind, with its message, that
+// wraps cause.
+func wrapError(kind *Error, cause error) *Error {
+	return &Error{Name: kind.Name, Message: kind.Message, cause: cause}
 }
 
 // internalError wraps cause as an InternalErrorException. The cause stays out
 // of the message: it may describe infrastructure the caller must not see.
-func internalError(cause error) *Error {
-	return &Error{Name: ErrInternal.(*Error).Name, Message: ErrInternal.(*Error).Message, cause: cause}
-}
+func internalError(cause error) *Error { return wrapError(ErrInternal, cause) }
 
 // Rejection is what a hook returns to refuse a request with a message for the
 // caller; the engine answers UserLambdaValidationException

@@ -137,7 +137,7 @@ func isASCII(s string) bool {
 // and the code always lands where {####} was.
 func FuzzRender(f *testing.F) {
 	f.Add("alice", "Hello {username}, code {####}")
-	f.Add("<script>alert(1)</script>", DefaultTemplate.EmailHTML)
+	f.Add("<script>alert(1)</script>", DefaultTemplate().EmailHTML)
 	f.Add("a\r\nBcc: x@example.com", "Code for {username}")
 	f.Add("{####}", "{username} {####}")
 	f.Add(`"'&<>`, "<a title=\"{username}\">{####}</a>")

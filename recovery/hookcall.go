@@ -53,24 +53,24 @@ func callHook[T any](ctx context.Context, timeout time.Duration, trigger string,
 	}
 }
 
-// hookError maps what a hook returned to the Cognito error names of spec 8.
+// hookError maps what a hook returned to Cognito's names (see Hooks).
 func hookError(trigger string, err error, ctx context.Context) error {
 	var rej *Rejection
 	var e *Error
 	switch {
 	case errors.As(err, &rej):
-		return &Error{Name: "UserLambdaValidationException", Message: fmt.Sprintf("%s failed with error %s.", trigger, rej.Message), cause: err}
+		return &Error{Name: UserLambdaValidationException, Message: fmt.Sprintf("%s failed with error %s.", trigger, rej.Message), cause: err}
 	case errors.Is(err, ErrBlocked):
-		return &Error{Name: "ForbiddenException", Message: ErrForbidden.(*Error).Message, cause: err}
-	case errors.As(err, &e) && (e.Name == "InvalidLambdaResponseException" || e.Name == "UnexpectedLambdaException" || e.Name == "UserLambdaValidationException"):
+		return wrapError(ErrForbidden, err)
+	case errors.As(err, &e) && (e.Name == InvalidLambdaResponseException || e.Name == UnexpectedLambdaException || e.Name == UserLambdaValidationException):
 		// A hook adapter (an HTTP trigger, say) already chose the mapping.
 		return e
 	case ctx.Err() != nil:
 		return internalError(ctx.Err())
 	}
-	return &Error{Name: "UnexpectedLambdaException", Message: fmt.Sprintf("%s invocation failed.", trigger), cause: err}
+	return &Error{Name: UnexpectedLambdaException, Message: fmt.Sprintf("%s invocation failed.", trigger), cause: err}
 }
 
 func invalidHookResponse(trigger, why string) error {
-	return &Error{Name: "InvalidLambdaResponseException", Message: "Unrecognizable lambda output", cause: fmt.Errorf("recovery: %s: %s", trigger, why)}
+	return wrapError(ErrInvalidLambdaResponse, fmt.Errorf("recovery: %s: %s", trigger, why))
 }

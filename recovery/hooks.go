@@ -233,8 +233,9 @@ type Event struct {
 	Sub string
 	// Medium is the delivery medium, when one was chosen.
 	Medium DeliveryMedium
-	// Reason is the error name for rejected and rate-limited events.
-	Reason string
+	// Reason is the error's name for rejected, rate-limited and failed
+	// delivery events.
+	Reason ErrorCode
 	// Err is the error, for rejected events (its cause may say more).
 	Err error
 	// AnalyticsEndpointID is from the request's AnalyticsMetadata.

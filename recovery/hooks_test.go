@@ -261,7 +261,7 @@ func TestObserverEvents(t *testing.T) {
 	e.recover("quiet", "ghost")
 	var kinds []string
 	for _, ev := range events {
-		kinds = append(kinds, string(ev.Kind)+":"+ev.Reason)
+		kinds = append(kinds, string(ev.Kind)+":"+string(ev.Reason))
 	}
 	// A client that reveals existence delivers during the request, so the
 	// delivery is reported before the request's outcome.
@@ -289,9 +289,7 @@ func TestObserverEvents(t *testing.T) {
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	const password, weak, hist = "Sup3r-secret-pw!", "weakpw", "Initial-passw0rd"
 	e := newEnv(t, func(c *recovery.Config) {
-		p := recovery.DefaultPasswordPolicy()
-		p.HistorySize = 3
-		c.PasswordPolicy = p
+		c.PasswordPolicy = recovery.PasswordPolicy{HistorySize: 3}
 		c.Policy.MaxFailures = 3
 		c.Hooks.CustomMessage = recovery.CustomMessageFunc(func(ctx context.Context, ev recovery.CustomMessageEvent) (recovery.CustomMessage, error) {
 			if ev.ClientMetadata["fail"] == "panic" {

@@ -190,8 +190,7 @@ func deliveryError(medium DeliveryMedium, err error) error {
 	case medium == Email && (errors.Is(err, ErrDeliveryUnauthorized) || errors.Is(err, ErrDeliveryForbidden)):
 		kind = ErrInvalidEmailRoleAccessPolicy
 	}
-	k := kind.(*Error)
-	return &Error{Name: k.Name, Message: k.Message, cause: err}
+	return wrapError(kind, err)
 }
 
 // scrub returns err with its text cleared of code, in case a sender or a

@@ -69,20 +69,19 @@ func (e *Engine) finish(ctx context.Context, c *call, err error) error {
 	}
 	level := slog.LevelDebug
 	switch ae.Name {
-	case "InternalErrorException":
+	case InternalErrorException:
 		level = slog.LevelError
-	case "UnexpectedLambdaException", "InvalidLambdaResponseException", "CodeDeliveryFailureException",
-		"InvalidSmsRoleAccessPolicyException", "InvalidSmsRoleTrustRelationshipException", "InvalidEmailRoleAccessPolicyException":
+	case UnexpectedLambdaException, InvalidLambdaResponseException, CodeDeliveryFailureException,
+		InvalidSmsRoleAccessPolicyException, InvalidSmsRoleTrustRelationshipException, InvalidEmailRoleAccessPolicyException:
 		level = slog.LevelWarn
 	}
 	e.logOutcome(ctx, c, level, "recovery: request failed", ae)
 	kind := EventRejected
-	switch ae.Name {
-	case "TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException":
+	if ae.Name.RateLimited() {
 		kind = EventRateLimited
 	}
 	e.observe(ctx, c, kind, ae)
-	e.endTrace(ctx, c, ae.Name)
+	e.endTrace(ctx, c, string(ae.Name))
 	return ae
 }
 
@@ -105,7 +104,7 @@ func (e *Engine) logOutcome(ctx context.Context, c *call, level slog.Level, msg 
 		attrs = append(attrs, slog.String("medium", string(c.medium)))
 	}
 	if ae != nil {
-		attrs = append(attrs, slog.String("error", ae.Name))
+		attrs = append(attrs, slog.String("error", string(ae.Name)))
 		if ae.cause != nil {
 			attrs = append(attrs, slog.String("cause", ae.cause.Error()))
 		}

@@ -17,74 +17,20 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 	}
 	hide := !client.RevealUserExistence
 	folded := FoldIdentifier(req.Username)
-	user, found, err := e.lookup(ctx, req.Username, folded)
+	t, err := e.target(ctx, c, req, folded, hide)
 	if err != nil {
 		return CodeDeliveryDetails{}, err
 	}
-	var migrated *MigratedUser
-	if !found && e.hooks.UserMigration != nil {
-		user, migrated, found, err = e.migrate(ctx, req, folded)
-		if err != nil {
-			return CodeDeliveryDetails{}, err
-		}
-	}
-
-	// Decide who is charged and whether a code can go out. Every path from
-	// here makes the same single Issue call, so a simulated answer costs the
-	// store what a real one does and hits the budget at the same point.
-	var (
-		key     string
-		dest    destination
-		refusal error // why no code can be sent; nil when one can
-	)
-	if found {
-		c.sub = user.Sub
-		key = UserKey(user.Sub)
-		if refusal = stateError(user, OpForgotPassword); refusal == nil {
-			var only []DeliveryMedium
-			if migrated != nil {
-				only = migrated.DesiredDeliveryMediums
-			}
-			dest, refusal = e.chooseChannel(user, only, folded)
-		}
-	} else {
-		if !hide {
-			return CodeDeliveryDetails{}, ErrUserNotFound
-		}
-		key = pseudonym(e.pseudoKey, e.pool, folded)
-		refusal = ErrUserNotFound
-	}
-
-	code, err := newCode(e.rand, e.policy.CodeDigits)
+	// Every path from here makes the same single Issue call, so a simulated
+	// answer costs the store what a real one does and hits the budget at
+	// the same point.
+	code, hash, err := e.issue(ctx, c, t)
 	if err != nil {
-		return CodeDeliveryDetails{}, internalError(err)
+		return CodeDeliveryDetails{}, err
 	}
-	label := labelCode
-	if refusal != nil {
-		label = labelUnusableIssue
-	}
-	hash := e.keys[0].hash(label, e.pool, key, code)
-	out, err := e.codes.Issue(ctx, IssueParams{
-		Pool: e.pool, UserKey: key, Code: hash,
-		ExpiresAt: c.now.Add(e.policy.CodeLifetime), Now: c.now, Limits: e.limits,
-	})
-	if err != nil {
-		return CodeDeliveryDetails{}, internalError(fmt.Errorf("code store: %w", err))
-	}
-	switch out {
-	case OutcomeOK:
-	case OutcomeLimitExceeded, OutcomeLocked:
-		// ForgotPassword has no TooManyFailedAttemptsException in Cognito's
-		// API model (SDKs could not decode it as a typed error): a locked
-		// user is told the attempt limit is exceeded, which is true.
-		return CodeDeliveryDetails{}, ErrLimitExceeded
-	default:
-		return CodeDeliveryDetails{}, internalError(fmt.Errorf("code store: %T.Issue answered %v", e.codes, out))
-	}
-
-	if refusal != nil {
+	if t.refusal != nil {
 		if !hide {
-			return CodeDeliveryDetails{}, refusal
+			return CodeDeliveryDetails{}, t.refusal
 		}
 		c.simulated = true
 		// The outbox gets a decoy, so that this request does what a real
@@ -92,34 +38,114 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 		_ = e.outbox.Put(ctx, e.decoy(c, req))
 		return e.simulatedDetails(folded), nil
 	}
-
-	c.medium = dest.medium
-	answer := details(dest.medium, dest.to)
-	if migrated != nil && migrated.MessageAction == "SUPPRESS" {
+	c.medium = t.dest.medium
+	answer := details(t.dest.medium, t.dest.to)
+	if t.migrated != nil && t.migrated.MessageAction == "SUPPRESS" {
 		return answer, nil
 	}
-	d, err := e.newDelivery(c, req, user, dest, code)
-	if err != nil {
-		return CodeDeliveryDetails{}, err
-	}
-	if hide {
-		// A full or broken outbox must not answer differently from a
-		// simulated request: the failure goes to the log and the Observer.
-		if err := e.outbox.Put(ctx, d); err != nil {
-			e.undelivered(ctx, d, err)
-		}
-		return answer, nil
-	}
-	if err := e.Deliver(ctx, d); err != nil {
-		e.observe(ctx, c, EventDeliveryFailed, err)
-		if rerr := e.codes.Revoke(ctx, e.pool, key, hash); rerr != nil {
-			// The code was never delivered, so nobody knows it; it expires.
-			e.log.LogAttrs(ctx, slog.LevelError, "recovery: revoking an undelivered code failed",
-				slog.String("pool", e.pool), slog.String("sub", user.Sub), slog.String("error", rerr.Error()))
-		}
+	if err := e.dispatch(ctx, c, req, t, code, hash, hide); err != nil {
 		return CodeDeliveryDetails{}, err
 	}
 	return answer, nil
+}
+
+// target is who a Recover charges and where the code goes.
+type target struct {
+	user     User
+	key      string // the code store's key: the user's, or a pseudonym
+	dest     destination
+	refusal  error         // why no code can be sent; nil when one can
+	migrated *MigratedUser // the migration hook's answer, if it made the user
+}
+
+// target looks the identifier up (migrating an unknown user when a hook is
+// set) and decides who is charged and whether a code can go out.
+func (e *Engine) target(ctx context.Context, c *call, req *RecoverRequest, folded string, hide bool) (target, error) {
+	var t target
+	user, found, err := e.lookup(ctx, req.Username, folded)
+	if err != nil {
+		return t, err
+	}
+	if !found && e.hooks.UserMigration != nil {
+		if user, t.migrated, found, err = e.migrate(ctx, req, folded); err != nil {
+			return t, err
+		}
+	}
+	if !found {
+		if !hide {
+			return t, ErrUserNotFound
+		}
+		t.key, t.refusal = pseudonym(e.pseudoKey, e.pool, folded), ErrUserNotFound
+		return t, nil
+	}
+	c.sub = user.Sub
+	t.user, t.key = user, UserKey(user.Sub)
+	if t.refusal = stateError(user, OpForgotPassword); t.refusal == nil {
+		var only []DeliveryMedium
+		if t.migrated != nil {
+			only = t.migrated.DesiredDeliveryMediums
+		}
+		t.dest, t.refusal = e.chooseChannel(user, only, folded)
+	}
+	return t, nil
+}
+
+// issue makes a code and stores its hash (one that no code can match when
+// none may be sent), charging the budget.
+func (e *Engine) issue(ctx context.Context, c *call, t target) (string, KeyedHash, error) {
+	code, err := newCode(e.rand, e.policy.CodeDigits)
+	if err != nil {
+		return "", KeyedHash{}, internalError(err)
+	}
+	label := labelCode
+	if t.refusal != nil {
+		label = labelUnusableIssue
+	}
+	hash := e.keys[0].hash(label, e.pool, t.key, code)
+	out, err := e.codes.Issue(ctx, IssueParams{
+		Pool: e.pool, UserKey: t.key, Code: hash,
+		ExpiresAt: c.now.Add(e.policy.CodeLifetime), Now: c.now, Limits: e.limits,
+	})
+	switch {
+	case err != nil:
+		return "", KeyedHash{}, internalError(fmt.Errorf("code store: %w", err))
+	case out == OutcomeOK:
+		return code, hash, nil
+	case out == OutcomeLimitExceeded, out == OutcomeLocked:
+		// ForgotPassword has no TooManyFailedAttemptsException in Cognito's
+		// API model (SDKs could not decode it as a typed error): a locked
+		// user is told the attempt limit is exceeded, which is true.
+		return "", KeyedHash{}, ErrLimitExceeded
+	}
+	return "", KeyedHash{}, internalError(fmt.Errorf("code store: %T.Issue answered %v", e.codes, out))
+}
+
+// dispatch hands a real user's code to delivery: to the outbox for a
+// client that hides user existence (a failure goes to the log and the
+// Observer, never to the caller, whose answer must not differ from a
+// simulated one), during the request for one that reveals it (a failure is
+// the caller's error, and the undelivered code is revoked).
+func (e *Engine) dispatch(ctx context.Context, c *call, req *RecoverRequest, t target, code string, hash KeyedHash, hide bool) error {
+	d, err := e.newDelivery(c, req, t.user, t.dest, code)
+	if err != nil {
+		return err
+	}
+	if hide {
+		if err := e.outbox.Put(ctx, d); err != nil {
+			e.undelivered(ctx, d, err)
+		}
+		return nil
+	}
+	if err := e.Deliver(ctx, d); err != nil {
+		e.observe(ctx, c, EventDeliveryFailed, err)
+		if rerr := e.codes.Revoke(ctx, e.pool, t.key, hash); rerr != nil {
+			// The code was never delivered, so nobody knows it; it expires.
+			e.log.LogAttrs(ctx, slog.LevelError, "recovery: revoking an undelivered code failed",
+				slog.String("pool", e.pool), slog.String("sub", t.user.Sub), slog.String("error", rerr.Error()))
+		}
+		return err
+	}
+	return nil
 }
 
 // stateError is the answer, for a client that reveals user existence, for

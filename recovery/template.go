@@ -24,8 +24,10 @@ type Template struct {
 	SMS          string
 }
 
-// DefaultTemplate is the built-in English message.
-var DefaultTemplate = Template{
+// DefaultTemplate returns the built-in English message.
+func DefaultTemplate() Template { return defaultTemplate }
+
+var defaultTemplate = Template{
 	EmailSubject: "Your password reset code",
 	EmailText: "Hello {username},\n\n" +
 		"Your password reset code is {####}\n\n" +
@@ -84,9 +86,9 @@ type templates struct {
 }
 
 func newTemplates(in map[string]Template, defaultLocale string) templates {
-	def := DefaultTemplate
+	def := defaultTemplate
 	if t, ok := in[defaultLocale]; ok {
-		def = t.merged(DefaultTemplate)
+		def = t.merged(defaultTemplate)
 	}
 	ts := templates{byLocale: map[string]Template{strings.ToLower(defaultLocale): def}, defaultLocale: defaultLocale}
 	for loc, t := range in {

@@ -40,7 +40,7 @@ type User struct {
 	// preferred_username, locale and any others, which hooks see.
 	Attributes map[string]string
 	// SMSMFA and EmailMFA say the user signs in with that MFA factor; the
-	// same channel is then not used for recovery (spec 7.5).
+	// same channel is then not used for recovery.
 	SMSMFA, EmailMFA bool
 }
 

@@ -16,8 +16,10 @@ package locales
 
 import "github.com/recoverykit/recoverykit/recovery"
 
-// English is the English template, worded as recovery.DefaultTemplate.
-var English = recovery.Template{
+// English returns the English template, worded as recovery.DefaultTemplate().
+func English() recovery.Template { return english }
+
+var english = recovery.Template{
 	EmailSubject: "Your password reset code",
 	EmailText: "Hello {username},\n\n" +
 		"Your password reset code is {####}\n\n" +
@@ -29,8 +31,10 @@ var English = recovery.Template{
 	SMS: "Your password reset code is {####}",
 }
 
-// German is the German template (formal address, "Sie").
-var German = recovery.Template{
+// German returns the German template (formal address, "Sie").
+func German() recovery.Template { return german }
+
+var german = recovery.Template{
 	EmailSubject: "Ihr Code zum Zurücksetzen des Passworts",
 	EmailText: "Hallo {username},\n\n" +
 		"Ihr Code zum Zurücksetzen des Passworts lautet {####}\n\n" +
@@ -42,8 +46,10 @@ var German = recovery.Template{
 	SMS: "Ihr Code zum Zurücksetzen des Passworts lautet {####}",
 }
 
-// French is the French template (formal address, "vous").
-var French = recovery.Template{
+// French returns the French template (formal address, "vous").
+func French() recovery.Template { return french }
+
+var french = recovery.Template{
 	EmailSubject: "Votre code de réinitialisation du mot de passe",
 	EmailText: "Bonjour {username},\n\n" +
 		"Votre code de réinitialisation du mot de passe est {####}\n\n" +
@@ -55,8 +61,10 @@ var French = recovery.Template{
 	SMS: "Votre code de réinitialisation du mot de passe est {####}",
 }
 
-// Spanish is the Spanish template (formal address, "usted").
-var Spanish = recovery.Template{
+// Spanish returns the Spanish template (formal address, "usted").
+func Spanish() recovery.Template { return spanish }
+
+var spanish = recovery.Template{
 	EmailSubject: "Su código para restablecer la contraseña",
 	EmailText: "Hola, {username}:\n\n" +
 		"Su código para restablecer la contraseña es {####}\n\n" +
@@ -77,9 +85,9 @@ func html(lang, body string) string {
 // fresh map, so changing it changes nothing here.
 func All() map[string]recovery.Template {
 	return map[string]recovery.Template{
-		"en": English,
-		"de": German,
-		"fr": French,
-		"es": Spanish,
+		"en": english,
+		"de": german,
+		"fr": french,
+		"es": spanish,
 	}
 }

@@ -71,7 +71,7 @@ func TestTemplatesAreAccepted(t *testing.T) {
 		})
 	}
 	// The check above can fail: New does refuse a template without the code.
-	broken := locales.German
+	broken := locales.German()
 	broken.SMS = "Ihr Code"
 	if _, err := newEngine(t, map[string]recovery.Template{"de": broken}); err == nil {
 		t.Fatal("recovery.New accepted an SMS template without {####}")
@@ -159,7 +159,7 @@ func TestUnknownLocaleFallsBackToDefault(t *testing.T) {
 	if _, err := f.engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "it"}); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := f.sender.Last("it"); m.Locale != "en" || m.Subject != locales.English.EmailSubject {
+	if m, _ := f.sender.Last("it"); m.Locale != "en" || m.Subject != locales.English().EmailSubject {
 		t.Fatalf("an Italian user got locale %q, subject %q; want the English default", m.Locale, m.Subject)
 	}
 }

@@ -27,7 +27,7 @@ func TestHostileUsernameThroughTheEngine(t *testing.T) {
 	}, ""); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := locales.English
+	tmpl := locales.English()
 	tmpl.EmailSubject = "Password reset for {username}"
 	engine, err := recovery.New(recovery.Config{
 		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,

@@ -61,34 +61,43 @@ type initiateAuthOutput struct {
 	ChallengeParameters  map[string]string    `json:"ChallengeParameters"`
 }
 
-func apiError(name, message string) error { return &recovery.Error{Name: name, Message: message} }
+func apiError(name recovery.ErrorCode, message string) error {
+	return &recovery.Error{Name: name, Message: message}
+}
 
-var errBadCredentials = apiError("NotAuthorizedException", "Incorrect username or password.")
+// Exceptions of InitiateAuth and the protocol that the recovery engine
+// does not answer with.
+const (
+	passwordResetRequired recovery.ErrorCode = "PasswordResetRequiredException"
+	serialization         recovery.ErrorCode = "SerializationException"
+)
+
+var errBadCredentials = apiError(recovery.NotAuthorizedException, "Incorrect username or password.")
 
 // InitiateAuth is a cognitohttp.Operation.
 func (s *signIn) InitiateAuth(ctx context.Context, _ *http.Request, body []byte) (any, error) {
 	var in initiateAuthInput
 	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, apiError("SerializationException", "The request body is not valid JSON.")
+		return nil, apiError(serialization, "The request body is not valid JSON.")
 	}
 	client, ok := s.clients[in.ClientID]
 	switch {
 	case !ok:
-		return nil, apiError("ResourceNotFoundException", fmt.Sprintf("User pool client %s does not exist.", in.ClientID))
+		return nil, apiError(recovery.ResourceNotFoundException, fmt.Sprintf("User pool client %s does not exist.", in.ClientID))
 	case in.AuthFlow != "USER_PASSWORD_AUTH":
-		return nil, apiError("InvalidParameterException", "Initiate Auth method not supported.")
+		return nil, apiError(recovery.InvalidParameterException, "Initiate Auth method not supported.")
 	}
 	username, password := in.AuthParameters["USERNAME"], in.AuthParameters["PASSWORD"]
 	if username == "" || password == "" {
-		return nil, apiError("InvalidParameterException", "Missing required parameter USERNAME or PASSWORD")
+		return nil, apiError(recovery.InvalidParameterException, "Missing required parameter USERNAME or PASSWORD")
 	}
 	if client.Secret != "" {
 		got := in.AuthParameters["SECRET_HASH"]
 		if got == "" {
-			return nil, apiError("NotAuthorizedException", fmt.Sprintf("Client %s is configured for secret but secret was not received", client.ID))
+			return nil, apiError(recovery.NotAuthorizedException, fmt.Sprintf("Client %s is configured for secret but secret was not received", client.ID))
 		}
 		if !hmac.Equal([]byte(got), []byte(recovery.SecretHash(client.Secret, username, client.ID))) {
-			return nil, apiError("NotAuthorizedException", fmt.Sprintf("Unable to verify secret hash for client %s", client.ID))
+			return nil, apiError(recovery.NotAuthorizedException, fmt.Sprintf("Unable to verify secret hash for client %s", client.ID))
 		}
 	}
 	u, err := s.users.FindUser(ctx, s.pool, recovery.UserQuery{Identifier: username, Key: recovery.FoldIdentifier(username)})
@@ -97,7 +106,7 @@ func (s *signIn) InitiateAuth(ctx context.Context, _ *http.Request, body []byte)
 		if !client.RevealUserExistence {
 			return nil, errBadCredentials
 		}
-		return nil, apiError("UserNotFoundException", "User does not exist.")
+		return nil, apiError(recovery.UserNotFoundException, "User does not exist.")
 	}
 	if err != nil {
 		return nil, err
@@ -117,13 +126,13 @@ func (s *signIn) InitiateAuth(ctx context.Context, _ *http.Request, body []byte)
 	case !ok:
 		return nil, errBadCredentials
 	case !u.Enabled:
-		return nil, apiError("NotAuthorizedException", "User is disabled.")
+		return nil, apiError(recovery.NotAuthorizedException, "User is disabled.")
 	case u.Status == recovery.StatusResetRequired:
-		return nil, apiError("PasswordResetRequiredException", "Password reset required for the user")
+		return nil, apiError(passwordResetRequired, "Password reset required for the user")
 	case u.Status == recovery.StatusUnconfirmed:
-		return nil, apiError("UserNotConfirmedException", "User is not confirmed.")
+		return nil, apiError(recovery.UserNotConfirmedException, "User is not confirmed.")
 	case u.Status == recovery.StatusForceChangePassword:
-		return nil, apiError("NotAuthorizedException", "User must change the temporary password: NEW_PASSWORD_REQUIRED is not served by this demo.")
+		return nil, apiError(recovery.NotAuthorizedException, "User must change the temporary password: NEW_PASSWORD_REQUIRED is not served by this demo.")
 	}
 	return initiateAuthOutput{
 		AuthenticationResult: authenticationResult{

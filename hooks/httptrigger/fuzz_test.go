@@ -44,7 +44,7 @@ func FuzzTriggerResponse(f *testing.F) {
 	} {
 		f.Add(s.status, s.body)
 	}
-	hookNames := map[string]bool{"UserLambdaValidationException": true, "UnexpectedLambdaException": true, "InvalidLambdaResponseException": true}
+	hookNames := map[recovery.ErrorCode]bool{recovery.UserLambdaValidationException: true, recovery.UnexpectedLambdaException: true, recovery.InvalidLambdaResponseException: true}
 	f.Fuzz(func(t *testing.T, status int, body string) {
 		if status < 100 || status > 599 {
 			return
@@ -65,7 +65,7 @@ func FuzzTriggerResponse(f *testing.F) {
 		e := newEngine(t, recovery.Hooks{CustomMessage: tr, RiskCheck: tr})
 		_, err = e.engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"})
 		var re *recovery.Error
-		if err != nil && (!errors.As(err, &re) || !(hookNames[re.Name] || re.Name == "ForbiddenException")) {
+		if err != nil && (!errors.As(err, &re) || !(hookNames[re.Name] || re.Name == recovery.ForbiddenException)) {
 			t.Fatalf("Recover: %v", err)
 		}
 		if err == nil && e.sender.Len() != 1 {

@@ -16,7 +16,6 @@ package otelhooks
 
 import (
 	"context"
-	"errors"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -64,31 +63,9 @@ type Config struct {
 // Other is the value recorded for an attribute value outside its set.
 const Other = "other"
 
-// outcomes are the outcome and reason names the engine reports: "ok" and
-// the names of its errors.
-var outcomes = func() map[string]bool {
-	m := map[string]bool{"ok": true}
-	for _, e := range []error{
-		recovery.ErrInvalidParameter, recovery.ErrResourceNotFound, recovery.ErrNotAuthorized,
-		recovery.ErrTooManyRequests, recovery.ErrUserNotFound, recovery.ErrUserNotConfirmed,
-		recovery.ErrLimitExceeded, recovery.ErrTooManyFailedAttempts, recovery.ErrCodeMismatch,
-		recovery.ErrExpiredCode, recovery.ErrInvalidPassword, recovery.ErrPasswordHistoryPolicyViolation,
-		recovery.ErrCodeDeliveryFailure, recovery.ErrInvalidSmsRoleAccessPolicy,
-		recovery.ErrInvalidSmsRoleTrustRelationship, recovery.ErrInvalidEmailRoleAccessPolicy,
-		recovery.ErrOperationNotEnabled, recovery.ErrForbidden, recovery.ErrUserLambdaValidation,
-		recovery.ErrUnexpectedLambda, recovery.ErrInvalidLambdaResponse, recovery.ErrInternal,
-	} {
-		var re *recovery.Error
-		if errors.As(e, &re) {
-			m[re.Name] = true
-		}
-	}
-	return m
-}()
-
-// bounded returns v if it is in the set, else Other.
-func bounded(v string, set map[string]bool) string {
-	if set[v] {
+// outcome is "ok", a name the engine defines, or Other.
+func outcome(v string) string {
+	if v == "ok" || recovery.ErrorCode(v).Known() {
 		return v
 	}
 	return Other
@@ -177,13 +154,13 @@ func (i *Instrumentation) TraceOperation(ctx context.Context, op recovery.Operat
 	attrs := []attribute.KeyValue{AttrOperation.String(opName), AttrClientID.String(i.client(clientID))}
 	ctx, span := i.tracer.Start(ctx, "recovery."+opName, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
 	i.requests.Add(ctx, 1, metric.WithAttributes(attrs...))
-	return ctx, func(outcome string) {
-		outcome = bounded(outcome, outcomes)
-		span.SetAttributes(AttrOutcome.String(outcome))
-		if outcome == recovery.ErrInternal.(*recovery.Error).Name {
-			span.SetStatus(codes.Error, outcome)
+	return ctx, func(result string) {
+		result = outcome(result)
+		span.SetAttributes(AttrOutcome.String(result))
+		if result == string(recovery.InternalErrorException) {
+			span.SetStatus(codes.Error, result)
 		}
-		i.outcomes.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(opName), AttrOutcome.String(outcome)))
+		i.outcomes.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(opName), AttrOutcome.String(result)))
 		span.End()
 	}
 }
@@ -196,7 +173,7 @@ func (i *Instrumentation) Observe(ctx context.Context, e recovery.Event) {
 		attrs = append(attrs, AttrMedium.String(medium(e.Medium)))
 	}
 	if e.Reason != "" {
-		attrs = append(attrs, AttrReason.String(bounded(e.Reason, outcomes)))
+		attrs = append(attrs, AttrReason.String(outcome(string(e.Reason))))
 	}
 	trace.SpanFromContext(ctx).AddEvent(string(e.Kind), trace.WithAttributes(attrs...))
 	switch e.Kind {
@@ -207,6 +184,6 @@ func (i *Instrumentation) Observe(ctx context.Context, e recovery.Event) {
 	case recovery.EventDeliveryExpired:
 		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(medium(e.Medium)), AttrResult.String("expired")))
 	case recovery.EventRateLimited:
-		i.rateLimited.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(operation(e.Operation)), AttrReason.String(bounded(e.Reason, outcomes))))
+		i.rateLimited.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(operation(e.Operation)), AttrReason.String(outcome(string(e.Reason)))))
 	}
 }

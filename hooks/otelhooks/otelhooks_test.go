@@ -65,7 +65,7 @@ func TestSpansAndCounters(t *testing.T) {
 	for _, s := range ended {
 		attrs := map[string]string{}
 		for _, a := range s.Attributes() {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		var events []string
 		for _, ev := range s.Events() {
@@ -98,7 +98,7 @@ func TestSpansAndCounters(t *testing.T) {
 			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
 				key := m.Name
 				for _, kv := range dp.Attributes.ToSlice() {
-					key += " " + string(kv.Key) + "=" + kv.Value.Emit()
+					key += " " + string(kv.Key) + "=" + kv.Value.String()
 				}
 				sums[key] += dp.Value
 				everything.WriteString(key + "\n")
@@ -148,7 +148,7 @@ func series(t *testing.T, reader *sdkmetric.ManualReader) (int, string) {
 				n++
 				all.WriteString(m.Name)
 				for _, kv := range dp.Attributes.ToSlice() {
-					all.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+					all.WriteString(" " + string(kv.Key) + "=" + kv.Value.String())
 				}
 				all.WriteString("\n")
 			}
@@ -193,7 +193,7 @@ func TestMadeUpClientIDsMakeNoSeries(t *testing.T) {
 	for i := range 1000 {
 		_, end := direct.TraceOperation(context.Background(), recovery.OpForgotPassword, fmt.Sprintf("made-up-%d", i))
 		end(fmt.Sprintf("MadeUpException%d", i))
-		direct.Observe(context.Background(), recovery.Event{Kind: recovery.EventRateLimited, Operation: recovery.OpForgotPassword, Reason: fmt.Sprintf("R%d", i), Medium: recovery.DeliveryMedium(fmt.Sprint(i))})
+		direct.Observe(context.Background(), recovery.Event{Kind: recovery.EventRateLimited, Operation: recovery.OpForgotPassword, Reason: recovery.ErrorCode(fmt.Sprintf("R%d", i)), Medium: recovery.DeliveryMedium(fmt.Sprint(i))})
 	}
 	if n, all := series(t, reader2); n > 3 {
 		t.Fatalf("%d series after 1,000 made-up values, want 3:\n%s", n, all)

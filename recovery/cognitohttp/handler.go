@@ -114,14 +114,20 @@ type (
 	}
 )
 
+// The protocol's own exceptions (AWS JSON 1.1), beside the engine's.
+const (
+	unknownOperation recovery.ErrorCode = "UnknownOperationException"
+	serialization    recovery.ErrorCode = "SerializationException"
+)
+
 // apiError is an error of the protocol itself, outside the engine's names.
 type apiError struct {
 	status  int
-	name    string
+	name    recovery.ErrorCode
 	message string
 }
 
-func (e *apiError) Error() string { return e.name + ": " + e.message }
+func (e *apiError) Error() string { return string(e.name) + ": " + e.message }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", newRequestID())
@@ -142,18 +148,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	if r.Method != http.MethodPost {
-		return nil, &apiError{http.StatusMethodNotAllowed, "UnknownOperationException", "Only POST is supported."}
+		return nil, &apiError{http.StatusMethodNotAllowed, unknownOperation, "Only POST is supported."}
 	}
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, TargetPrefix)
 	if !ok || op == "" {
-		return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", ""}
+		return nil, &apiError{http.StatusBadRequest, unknownOperation, ""}
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := strings.Cut(ct, ";")
 		mt = strings.TrimSpace(strings.ToLower(mt))
 		if mt != ContentType && mt != "application/json" {
-			return nil, &apiError{http.StatusUnsupportedMediaType, "SerializationException", "Content-Type must be " + ContentType + " or application/json."}
+			return nil, &apiError{http.StatusUnsupportedMediaType, serialization, "Content-Type must be " + ContentType + " or application/json."}
 		}
 	}
 	var extra Operation
@@ -161,7 +167,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	case "ForgotPassword", "ConfirmForgotPassword":
 	default:
 		if extra = h.opts.Operations[op]; extra == nil {
-			return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", ""}
+			return nil, &apiError{http.StatusBadRequest, unknownOperation, ""}
 		}
 	}
 	body, err := readBody(w, r, h.opts.MaxBodyBytes)
@@ -214,9 +220,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, &apiError{http.StatusRequestEntityTooLarge, "SerializationException", fmt.Sprintf("Request body is larger than %d bytes.", limit)}
+		return nil, &apiError{http.StatusRequestEntityTooLarge, serialization, fmt.Sprintf("Request body is larger than %d bytes.", limit)}
 	case err != nil:
-		return nil, &apiError{http.StatusBadRequest, "SerializationException", "Could not read the request body."}
+		return nil, &apiError{http.StatusBadRequest, serialization, "Could not read the request body."}
 	}
 	return buf.Bytes(), nil
 }
@@ -228,15 +234,15 @@ func decode(body []byte, v any) error {
 		return nil
 	}
 	if body = bytes.TrimSpace(body); body[0] != '{' {
-		return &apiError{http.StatusBadRequest, "SerializationException", "The request body must be a JSON object."}
+		return &apiError{http.StatusBadRequest, serialization, "The request body must be a JSON object."}
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			// Names the member, never echoes its value.
-			return &apiError{http.StatusBadRequest, "SerializationException", fmt.Sprintf("Unexpected %s for member %s.", typeErr.Value, typeErr.Field)}
+			return &apiError{http.StatusBadRequest, serialization, fmt.Sprintf("Unexpected %s for member %s.", typeErr.Value, typeErr.Field)}
 		}
-		return &apiError{http.StatusBadRequest, "SerializationException", "The request body is not valid JSON."}
+		return &apiError{http.StatusBadRequest, serialization, "The request body is not valid JSON."}
 	}
 	return nil
 }
@@ -323,17 +329,17 @@ func remoteAddr(s string) netip.Addr {
 }
 
 // writeError answers err in AWS JSON 1.1 form: 400 for every client error,
-// 500 for InternalErrorException (spec 1), with the name in
+// 500 for InternalErrorException (as Cognito does), with the name in
 // x-amzn-ErrorType and the body.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, name, message := http.StatusInternalServerError, "InternalErrorException", "Internal error."
+	status, name, message := http.StatusInternalServerError, recovery.ErrInternal.Name, recovery.ErrInternal.Message
 	var re *recovery.Error
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
 		status, name, message = ae.status, ae.name, ae.message
 		h.opts.Logger.LogAttrs(r.Context(), slog.LevelDebug, "cognitohttp: bad request",
-			slog.String("error", name), slog.String("target", r.Header.Get("X-Amz-Target")))
+			slog.String("error", string(name)), slog.String("target", r.Header.Get("X-Amz-Target")))
 	case errors.As(err, &re):
 		name, message = re.Name, re.Message
 		if re.ErrorFault() == "client" {
@@ -346,11 +352,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", ContentType)
-	hdr.Set("x-amzn-ErrorType", name)
+	hdr.Set("x-amzn-ErrorType", string(name))
 	if message != "" {
 		hdr.Set("x-amzn-ErrorMessage", message)
 	}
-	body, _ := json.Marshal(errorBody{Type: name, Message: message})
+	body, _ := json.Marshal(errorBody{Type: string(name), Message: message})
 	w.WriteHeader(status)
 	w.Write(body)
 }

@@ -180,9 +180,7 @@ func TestSDKTypedErrors(t *testing.T) {
 			return f.confirm("alice", code, "weak")
 		}, is(new(*types.InvalidPasswordException))},
 		{"PasswordHistoryPolicyViolationException", func(c *recovery.Config) {
-			p := recovery.DefaultPasswordPolicy()
-			p.HistorySize = 1
-			c.PasswordPolicy = p
+			c.PasswordPolicy = recovery.PasswordPolicy{HistorySize: 1}
 		}, func(f *fixture) error {
 			f.forgot("alice")
 			code, _ := f.sender.LastCode("alice")
