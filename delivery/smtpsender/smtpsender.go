@@ -7,9 +7,12 @@
 // single part otherwise; it carries Subject, From, To, Date, Message-ID,
 // optional Reply-To and "Auto-Submitted: auto-generated" (RFC 3834, so
 // that vacation responders stay quiet). Header values are safe from
-// injection: control characters in the subject become spaces, and a
-// recipient that is not one plain address is an error, never a header line.
-// Non-ASCII subjects and names are encoded per RFC 2047.
+// injection: a subject with a line break or another control character, or a
+// recipient that is not one plain address, is refused with an error
+// wrapping ErrInvalidMessage, never sent as a header line. The engine
+// renders every subject on one line, so only a host that calls Send
+// directly, with a Message of its own, can meet that error. Non-ASCII
+// subjects and names are encoded per RFC 2047.
 //
 // Errors never contain the code or a body. An authentication failure wraps
 // recovery.ErrDeliveryUnauthorized and a refusal of the sender address on
@@ -33,7 +36,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	mail "github.com/wneessen/go-mail"
 
@@ -45,6 +47,29 @@ var _ recovery.Sender = (*Sender)(nil)
 // ErrUnsupportedMedium is returned (wrapped) for a message that is not
 // email, such as an SMS.
 var ErrUnsupportedMedium = errors.New("smtpsender: only EMAIL messages can be sent by SMTP")
+
+// ErrInvalidMessage is wrapped by Send's error for a message that cannot be
+// sent as it is: a recipient that is not one plain address, a subject that
+// holds a line break or another control character, or no body. Nothing is
+// sent, and the error's Temporary reports false: the same message would be
+// refused again.
+var ErrInvalidMessage = errors.New("smtpsender: the message cannot be sent as it is")
+
+// invalidMessage is the error of a message refused before any connection.
+type invalidMessage struct{ detail string }
+
+func invalid(format string, args ...any) error {
+	return &invalidMessage{detail: fmt.Sprintf(format, args...)}
+}
+
+// Error says what is wrong with the message and how to fix it.
+func (e *invalidMessage) Error() string { return "smtpsender: " + e.detail }
+
+// Unwrap returns ErrInvalidMessage.
+func (e *invalidMessage) Unwrap() error { return ErrInvalidMessage }
+
+// Temporary reports false: retrying sends the same message.
+func (e *invalidMessage) Temporary() bool { return false }
 
 // Sender sends recovery messages by SMTP. It is safe for concurrent use;
 // each Send uses its own connection.
@@ -163,10 +188,15 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
 	to, err := bareAddress(m.To)
 	if err != nil {
-		return nil, fmt.Errorf("smtpsender: the recipient address %q is unusable: %v", oneLine(m.To), err)
+		return nil, invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", m.To, err)
+	}
+	if hasControl(m.Subject) {
+		// Not flattened here: the engine renders subjects on one line, so
+		// such a subject comes from a caller who should hear of it.
+		return nil, invalid("the subject holds a line break or another control character: give it as one line of text")
 	}
 	if m.Text == "" && m.HTML == "" {
-		return nil, errors.New("smtpsender: the message has neither a text nor an HTML body")
+		return nil, invalid("the message has neither a text nor an HTML body: set Text, HTML or both")
 	}
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	if s.cfg.FromName != "" {
@@ -178,14 +208,14 @@ func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
 		return nil, fmt.Errorf("smtpsender: setting From: %w", err)
 	}
 	if err := msg.To(to); err != nil {
-		return nil, fmt.Errorf("smtpsender: the recipient address %q is unusable: %w", to, err)
+		return nil, invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", to, err)
 	}
 	if s.cfg.ReplyTo != "" {
 		if err := msg.ReplyTo(s.cfg.ReplyTo); err != nil {
 			return nil, fmt.Errorf("smtpsender: setting Reply-To: %w", err)
 		}
 	}
-	msg.Subject(oneLine(m.Subject))
+	msg.Subject(m.Subject)
 	msg.SetDateWithValue(s.cfg.Now())
 	msg.SetMessageIDWithValue(messageID(s.cfg.From))
 	msg.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
@@ -210,16 +240,6 @@ func messageID(from string) string {
 		domain = from[i+1:]
 	}
 	return hex.EncodeToString(b[:]) + "@" + domain
-}
-
-// oneLine replaces control characters (CR, LF, tab, ...) with spaces.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // dialer connects for one Send: every connection it makes is bound to ctx,
