@@ -84,7 +84,8 @@ type Error struct {
 	// Message is the client-safe explanation.
 	Message string
 
-	cause error
+	cause      error
+	violations []Violation // for a validation error
 }
 
 // Error returns "<Name>: <Message>".

@@ -180,3 +180,45 @@ func (o *holdingOutbox) Put(_ context.Context, d recovery.Delivery) error {
 	}
 	return nil
 }
+
+// A user store that writes a verified flag the engine cannot read gets an
+// error naming the attribute, never a silent simulated answer; Explain says
+// why a user would get no code.
+func TestNoSilentTraps(t *testing.T) {
+	e := newEnv(t)
+	e.addUser(recovery.User{Username: "caps", Enabled: true, Attributes: map[string]string{"email": "caps@example.com", "email_verified": "True"}})
+	e.addUser(recovery.User{Username: "yes", Enabled: true, Attributes: map[string]string{"email": "yes@example.com", "email_verified": "yes"}})
+	e.addUser(recovery.User{Username: "off", Enabled: false, Attributes: map[string]string{"email": "off@example.com", "email_verified": "true"}})
+	e.addUser(recovery.User{Username: "none", Enabled: true, Attributes: map[string]string{"email": "none@example.com"}})
+
+	if d, err := e.recover("quiet", "caps"); err != nil || d.Destination != "c***@e***" {
+		t.Fatalf(`"True" is accepted: %+v, %v`, d, err)
+	}
+	_, err := e.recover("quiet", "yes")
+	wantErr(t, err, recovery.ErrInternal, "")
+	if !strings.Contains(fmt.Sprint(errors.Unwrap(err)), `email_verified = "yes"`) {
+		t.Fatalf("the cause %v does not name the attribute", errors.Unwrap(err))
+	}
+	if e.sender.Len() != 1 {
+		t.Fatalf("%d messages, want 1", e.sender.Len())
+	}
+	for who, want := range map[string]string{
+		"nobody": "no user matches",
+		"off":    "User is disabled.",
+		"none":   "no verified email or phone number usable under AccountRecovery",
+		"yes":    `email_verified = "yes"`,
+	} {
+		x, err := e.engine.Explain(e.ctx, who)
+		if err != nil || x.Sends || !strings.Contains(x.Reason, want) {
+			t.Errorf("Explain(%s) = %+v, %v; want a reason with %q", who, x, err, want)
+		}
+	}
+	if x, _ := e.engine.Explain(e.ctx, "caps"); !x.Sends || x.Destination != "c***@e***" || !x.Found {
+		t.Errorf("Explain(caps) = %+v", x)
+	}
+	// The operator's log says why an answer was simulated.
+	e.recover("quiet", "none")
+	if !strings.Contains(e.logs.String(), `"reason":"no verified email or phone number usable under AccountRecovery"`) {
+		t.Fatalf("no log line says why the answer was simulated:\n%s", e.logs.String())
+	}
+}

@@ -80,6 +80,10 @@ func (a Argon2id) Hash(password string) (string, error) {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, m, t, p, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
+// Recognizes reports whether encoded is an argon2id PHC string, for hashers
+// that verify several formats.
+func (Argon2id) Recognizes(encoded string) bool { return strings.HasPrefix(encoded, "$argon2id$") }
+
 // Verify reports whether password matches the PHC-encoded argon2id hash,
 // comparing in constant time.
 func (Argon2id) Verify(password, encoded string) (bool, error) {

@@ -54,7 +54,7 @@ func (e *Engine) finish(ctx context.Context, c *call, err error) error {
 		kind, msg := EventConfirmed, "recovery: password reset"
 		if c.op == OpForgotPassword {
 			kind, msg = EventRequested, "recovery: code issued"
-			if c.simulated {
+			if c.simulated != nil {
 				kind, msg = EventSimulated, "recovery: simulated answer"
 			}
 		}
@@ -102,6 +102,10 @@ func (e *Engine) logOutcome(ctx context.Context, c *call, level slog.Level, msg 
 	}
 	if c.medium != "" {
 		attrs = append(attrs, slog.String("medium", string(c.medium)))
+	}
+	if c.simulated != nil {
+		// For the operator: why nothing was sent (never shown to the caller).
+		attrs = append(attrs, slog.String("reason", refusalReason(c.simulated)))
 	}
 	if ae != nil {
 		attrs = append(attrs, slog.String("error", string(ae.Name)))

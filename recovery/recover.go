@@ -2,9 +2,12 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (CodeDeliveryDetails, error) {
@@ -32,7 +35,7 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 		if !hide {
 			return CodeDeliveryDetails{}, t.refusal
 		}
-		c.simulated = true
+		c.simulated = t.refusal
 		// The outbox gets a decoy, so that this request does what a real
 		// one does; whether it takes it is nobody's business.
 		_ = e.outbox.Put(ctx, e.decoy(c, req))
@@ -86,6 +89,10 @@ func (e *Engine) target(ctx context.Context, c *call, req *RecoverRequest, folde
 			only = t.migrated.DesiredDeliveryMediums
 		}
 		t.dest, t.refusal = e.chooseChannel(user, only, folded)
+		var ie *Error
+		if errors.As(t.refusal, &ie) && ie.Name == InternalErrorException {
+			return t, t.refusal
+		}
 	}
 	return t, nil
 }
@@ -180,16 +187,22 @@ type destination struct {
 // whose attribute is verified and whose medium is not the user's MFA
 // factor (and, for a migrated user, is among only when only is set). With
 // Simulation.ChannelFromIdentifier, the channel the identifier names comes
-// first when it is such an attribute of the user.
+// first when it is such an attribute of the user. It answers errNoChannel
+// when none is usable, and an internal error when a verified flag is
+// neither true nor false, rather than read it as one.
 func (e *Engine) chooseChannel(u User, only []DeliveryMedium, folded string) (destination, error) {
+	var bad error
 	usable := func(m DeliveryMedium) (string, bool) {
-		attr, verified, mfa := AttrEmail, AttrEmailVerified, u.EmailMFA
+		attr, flag, mfa := AttrEmail, AttrEmailVerified, u.EmailMFA
 		if m == SMS {
-			attr, verified, mfa = AttrPhoneNumber, AttrPhoneNumberVerified, u.SMSMFA
+			attr, flag, mfa = AttrPhoneNumber, AttrPhoneNumberVerified, u.SMSMFA
+		}
+		verified, err := parseVerified(flag, u.Attributes[flag])
+		if err != nil && bad == nil {
+			bad = internalError(fmt.Errorf("user store: %T returned user %s with %w", e.users, u.Sub, err))
 		}
 		to := u.Attributes[attr]
-		ok := to != "" && u.Attributes[verified] == "true" && !mfa && (len(only) == 0 || slices.Contains(only, m))
-		return to, ok
+		return to, to != "" && verified && !mfa && (len(only) == 0 || slices.Contains(only, m))
 	}
 	if named := shapeOf(folded).medium(); named != "" && e.sim.ChannelFromIdentifier && e.uses(named) {
 		if to, ok := usable(named); ok && FoldIdentifier(to) == folded {
@@ -201,5 +214,23 @@ func (e *Engine) chooseChannel(u User, only []DeliveryMedium, folded string) (de
 			return destination{mechanismMedium(m), to}, nil
 		}
 	}
+	if bad != nil {
+		return destination{}, bad
+	}
 	return destination{}, errNoChannel
+}
+
+// parseVerified reads a verified flag: "true" or "false" in any case, "1"
+// or "0", or absent (unverified). Anything else is an error naming the
+// attribute: a store that writes "yes" must hear of it, not have every
+// user silently get no code.
+func parseVerified(attr, v string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil || (len(v) > 1 && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false")) {
+		return false, fmt.Errorf("%s = %q: a verified flag must be \"true\" or \"false\"", attr, v)
+	}
+	return b, nil
 }

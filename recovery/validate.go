@@ -1,6 +1,7 @@
 package recovery
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -39,13 +40,36 @@ func isNonSpace(r rune) bool {
 	return true
 }
 
+// Violation is one broken field constraint of a request.
+type Violation struct {
+	// Member is the request member, named as AWS names it in messages
+	// ("username", "confirmationCode", "password", "clientId",
+	// "userContextData.ipAddress", ...).
+	Member string
+	// Constraint says what the value failed, in AWS's words ("Member must
+	// not be null", "Member must have length less than or equal to 128").
+	// It never quotes the value.
+	Constraint string
+}
+
+// Violations returns the broken field constraints behind an
+// InvalidParameterException about the request's fields, for a transport
+// that names the fields its own way; nil for any other error.
+func Violations(err error) []Violation {
+	var e *Error
+	if errors.As(err, &e) {
+		return append([]Violation(nil), e.violations...)
+	}
+	return nil
+}
+
 // check appends v's violations of f to out. Values are never quoted in the
 // messages: Cognito marks these members sensitive, and a username or password
 // must not travel back in an error.
-func (f field) check(v string, out []string) []string {
+func (f field) check(v string, out []Violation) []Violation {
 	if v == "" {
 		if f.min > 0 {
-			out = append(out, fmt.Sprintf("Value at '%s' failed to satisfy constraint: Member must not be null", f.name))
+			out = append(out, Violation{f.name, "Member must not be null"})
 		}
 		return out
 	}
@@ -58,16 +82,16 @@ func (f field) check(v string, out []string) []string {
 			}
 		}
 		if !ok {
-			out = append(out, fmt.Sprintf("Value at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", f.name, f.pattern))
+			out = append(out, Violation{f.name, "Member must satisfy regular expression pattern: " + f.pattern})
 		}
 	}
 	if n := utf8.RuneCountInString(v); n > f.max {
-		out = append(out, fmt.Sprintf("Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", f.name, f.max))
+		out = append(out, Violation{f.name, fmt.Sprintf("Member must have length less than or equal to %d", f.max)})
 	}
 	return out
 }
 
-func checkContext(u *UserContextData, out []string) []string {
+func checkContext(u *UserContextData, out []Violation) []Violation {
 	if u == nil {
 		return out
 	}
@@ -76,8 +100,9 @@ func checkContext(u *UserContextData, out []string) []string {
 }
 
 // validationError formats violations as AWS does: "1 validation error
-// detected: ..." or "2 validation errors detected: ...; ...".
-func validationError(violations []string) error {
+// detected: Value at 'username' failed to satisfy constraint: ..." or "2
+// validation errors detected: ...; ...".
+func validationError(violations []Violation) error {
 	if len(violations) == 0 {
 		return nil
 	}
@@ -85,11 +110,17 @@ func validationError(violations []string) error {
 	if len(violations) > 1 {
 		noun = "errors"
 	}
-	return newError(ErrInvalidParameter, fmt.Sprintf("%d validation %s detected: %s", len(violations), noun, strings.Join(violations, "; ")))
+	parts := make([]string, len(violations))
+	for i, v := range violations {
+		parts[i] = fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", v.Member, v.Constraint)
+	}
+	e := newError(ErrInvalidParameter, fmt.Sprintf("%d validation %s detected: %s", len(violations), noun, strings.Join(parts, "; ")))
+	e.violations = violations
+	return e
 }
 
 func validateRecover(r *RecoverRequest) error {
-	var v []string
+	var v []Violation
 	v = fieldClientID.check(r.ClientID, v)
 	v = fieldSecretHash.check(r.SecretHash, v)
 	v = fieldUsername.check(r.Username, v)
@@ -98,7 +129,7 @@ func validateRecover(r *RecoverRequest) error {
 }
 
 func validateConfirm(r *ConfirmRequest) error {
-	var v []string
+	var v []Violation
 	v = fieldClientID.check(r.ClientID, v)
 	v = fieldSecretHash.check(r.SecretHash, v)
 	v = fieldUsername.check(r.Username, v)
