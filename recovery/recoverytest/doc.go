@@ -30,14 +30,14 @@
 // them into durations relative to the injected Now, never absolute expiry
 // times.
 //
-// Two heavier checks run on request. FaultLoad (RECOVERY_TEST_FAULTS=1) puts
-// a mixed load through the engine while the test cuts and restores the
-// store's connections, then checks from what the clients saw and what the
-// store holds that no code was accepted twice, after its expiry, past the
-// budget or during a lock, that no password change was lost, and that every
-// error was InternalErrorException. EnumerationTiming (RECOVERY_TEST_TIMING=1)
-// compares Recover latencies for known and unknown users with existence
-// errors prevented, by medians, p90s and a Kolmogorov-Smirnov statistic.
+// Beside the store suites, TestAnswersHideExistence checks that an engine
+// on the stores, called in process or through a transport, answers
+// ForgotPassword so that a single answer cannot tell an identifier that
+// names an account from one that does not.
+// InsecureHasher is a fast password hasher for tests. RequireEnv and OptIn
+// are the rules that turn integration tests and the slow suites (EnvFaults,
+// EnvTiming) on by environment variable; this module's own fault load and
+// enumeration timing suites live in store/internal, not here.
 //
 // What a black-box suite cannot prove: the concurrency subtests start their
 // goroutines behind a barrier so that calls overlap, but passing them shows

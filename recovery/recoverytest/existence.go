@@ -40,7 +40,7 @@ func inProcess(_ *testing.T, e *recovery.Engine) func(context.Context, recovery.
 		var re *recovery.Error
 		switch {
 		case errors.As(err, &re):
-			return Answer{Error: re.Name}
+			return Answer{Error: string(re.Name)}
 		case err != nil:
 			return Answer{Error: err.Error()}
 		}
@@ -195,34 +195,16 @@ func TestAnswersHideExistence(t *testing.T, newStores ExistenceStores, via Trans
 	}
 }
 
+// checkHidden runs the check for one account-recovery setting, with or
+// without Simulation.ChannelFromIdentifier, on fresh stores.
 func checkHidden(t *testing.T, newStores ExistenceStores, via Transport, ar []recovery.RecoveryMechanism, named bool) {
 	users, codes := newStores(t)
 	creator, ok := users.(recovery.UserCreator)
 	if !ok {
 		t.Fatalf("%T does not implement recovery.UserCreator, so it cannot be seeded", users)
 	}
-	e, err := recovery.New(recovery.Config{
-		Users: users, Codes: codes, Sender: recovery.SenderFunc(func(context.Context, recovery.Message) error { return nil }),
-		Clients:         []recovery.Client{{ID: "web"}},
-		Keys:            []recovery.Key{{ID: "k1", Secret: []byte("existence-check-key-0123456789abcdef")}},
-		AccountRecovery: ar,
-		Simulation:      recovery.Simulation{ChannelFromIdentifier: named},
-		// Many identifiers name one user; the budget must not refuse them.
-		Policy: recovery.Policy{Budget: 10000},
-		Hasher: InsecureHasher{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(context.Background()) })
-	var existing []string
-	for _, u := range existenceUsers() {
-		created, err := creator.CreateUser(t.Context(), recovery.DefaultPoolID, u, "")
-		if err != nil {
-			t.Fatalf("seeding %s: %v", u.Username, err)
-		}
-		existing = append(existing, existenceUser{User: u, sub: created.Sub}.identifiers()...)
-	}
+	e := newExistenceEngine(t, users, codes, ar, named)
+	existing := seedExistenceUsers(t, creator)
 	recoverFn := via(t, e)
 	answer := func(id string) Answer {
 		t.Helper()
@@ -276,6 +258,42 @@ func checkHidden(t *testing.T, newStores ExistenceStores, via Transport, ar []re
 			}
 		}
 	}
+}
+
+// newExistenceEngine builds the engine of one setting, closed when the test
+// ends.
+func newExistenceEngine(t *testing.T, users recovery.UserStore, codes recovery.CodeStore, ar []recovery.RecoveryMechanism, named bool) *recovery.Engine {
+	t.Helper()
+	e, err := recovery.New(recovery.Config{
+		Users: users, Codes: codes, Sender: recovery.SenderFunc(func(context.Context, recovery.Message) error { return nil }),
+		Clients:         []recovery.Client{{ID: "web"}},
+		Keys:            []recovery.Key{{ID: "k1", Secret: []byte("existence-check-key-0123456789abcdef")}},
+		AccountRecovery: ar,
+		Simulation:      recovery.Simulation{ChannelFromIdentifier: named},
+		// Many identifiers name one user; the budget must not refuse them.
+		Policy: recovery.Policy{Budget: 10000},
+		Hasher: InsecureHasher{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+// seedExistenceUsers creates existenceUsers and returns every identifier
+// that names one of them.
+func seedExistenceUsers(t *testing.T, creator recovery.UserCreator) []string {
+	t.Helper()
+	var existing []string
+	for _, u := range existenceUsers() {
+		created, err := creator.CreateUser(t.Context(), recovery.DefaultPoolID, u, "")
+		if err != nil {
+			t.Fatalf("seeding %s: %v", u.Username, err)
+		}
+		existing = append(existing, existenceUser{User: u, sub: created.Sub}.identifiers()...)
+	}
+	return existing
 }
 
 // checkMask checks one answer's destination pattern.

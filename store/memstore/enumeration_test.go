@@ -5,6 +5,7 @@ import (
 
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+	"github.com/recoverykit/recoverykit/store/internal/timingcheck"
 	"github.com/recoverykit/recoverykit/store/memstore"
 )
 
@@ -18,10 +19,10 @@ func memStores(t *testing.T) (recovery.UserStore, recovery.CodeStore, func()) {
 // fails; delivering on the request path shows the leak. A short run here;
 // RECOVERY_TEST_TIMING=1 runs thousands of samples.
 func TestEnumerationTiming(t *testing.T) {
-	recoverytest.CheckEnumerationTiming(t, memStores, 300)
+	timingcheck.Check(t, memStores, 300)
 }
 
 func TestEnumerationTimingLong(t *testing.T) {
 	recoverytest.OptIn(t, recoverytest.EnvTiming, "statistical timing test")
-	recoverytest.CheckEnumerationTiming(t, memStores, 3000)
+	timingcheck.Check(t, memStores, 3000)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+	"github.com/recoverykit/recoverykit/store/internal/faultload"
 )
 
 // outage makes calls fail while it is on. Memory has no connection to cut,
@@ -98,7 +99,7 @@ func (f flakyUsers) SetPassword(ctx context.Context, pool string, c recovery.Pas
 }
 
 // budgetEvents reads the issue and failure times of a user's record, for
-// FaultConfig.Events.
+// faultload.Config.Events.
 func (s *CodeStore) budgetEvents(_ context.Context, pool, userKey string) (issues, failures []time.Time, err error) {
 	k := recordKey{pool, userKey}
 	sh := s.shard(k)
@@ -117,7 +118,7 @@ func TestFaultLoad(t *testing.T) {
 	recoverytest.OptIn(t, recoverytest.EnvFaults, "fault suite")
 	codes, users := NewCodeStore(), NewUserStore()
 	o := &outage{rate: 0.3}
-	recoverytest.FaultLoad(t, recoverytest.FaultConfig{
+	faultload.Run(t, faultload.Config{
 		Codes:        flakyCodes{codes, o},
 		Users:        flakyUsers{users, o},
 		Seed:         users.CreateUser,

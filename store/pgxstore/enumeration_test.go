@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+	"github.com/recoverykit/recoverykit/store/internal/timingcheck"
 	"github.com/recoverykit/recoverykit/store/pgxstore"
 )
 
@@ -31,10 +32,10 @@ func pgStores(t *testing.T) (recovery.UserStore, recovery.CodeStore, func()) {
 // slow, or the mail server fails; delivering on the request path shows the
 // leak. A short run; RECOVERY_TEST_TIMING=1 runs 2000 samples.
 func TestEnumerationTiming(t *testing.T) {
-	recoverytest.CheckEnumerationTiming(t, pgStores, 300)
+	timingcheck.Check(t, pgStores, 300)
 }
 
 func TestEnumerationTimingLong(t *testing.T) {
 	recoverytest.OptIn(t, recoverytest.EnvTiming, "statistical timing test")
-	recoverytest.CheckEnumerationTiming(t, pgStores, 2000)
+	timingcheck.Check(t, pgStores, 2000)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+	"github.com/recoverykit/recoverykit/store/internal/timingcheck"
 	"github.com/recoverykit/recoverykit/store/memstore"
 )
 
@@ -23,10 +24,10 @@ func redisStores(t *testing.T) (recovery.UserStore, recovery.CodeStore, func()) 
 // hook is slow, or the mail server fails; delivering on the request path
 // shows the leak. A short run; RECOVERY_TEST_TIMING=1 runs 2000 samples.
 func TestEnumerationTiming(t *testing.T) {
-	recoverytest.CheckEnumerationTiming(t, redisStores, 300)
+	timingcheck.Check(t, redisStores, 300)
 }
 
 func TestEnumerationTimingLong(t *testing.T) {
 	recoverytest.OptIn(t, recoverytest.EnvTiming, "statistical timing test")
-	recoverytest.CheckEnumerationTiming(t, redisStores, 2000)
+	timingcheck.Check(t, redisStores, 2000)
 }

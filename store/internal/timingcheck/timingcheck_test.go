@@ -1,11 +1,11 @@
-package recoverytest_test
+package timingcheck_test
 
 import (
 	"math"
 	"testing"
 	"time"
 
-	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+	"github.com/recoverykit/recoverykit/store/internal/timingcheck"
 )
 
 func durations(ms ...float64) []time.Duration {
@@ -28,12 +28,12 @@ func TestKS(t *testing.T) {
 		{durations(1, 1, 1), durations(1), 0},
 		{durations(1, 3), durations(2, 4, 6, 8), 0.75},
 	} {
-		if got := recoverytest.KS(tt.a, tt.b); math.Abs(got-tt.want) > 1e-12 {
+		if got := timingcheck.KS(tt.a, tt.b); math.Abs(got-tt.want) > 1e-12 {
 			t.Errorf("KS(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 	// The tabulated coefficient for alpha 0.001 is 1.949.
-	if got, want := recoverytest.KSCritical(3000, 3000, 0.001), 1.949*math.Sqrt(2.0/3000); math.Abs(got-want) > 1e-4 {
+	if got, want := timingcheck.KSCritical(3000, 3000, 0.001), 1.949*math.Sqrt(2.0/3000); math.Abs(got-want) > 1e-4 {
 		t.Errorf("KSCritical(3000, 3000, 0.001) = %.5f, want %.5f", got, want)
 	}
 }
@@ -53,7 +53,7 @@ func TestTimingReportLeak(t *testing.T) {
 		{"slow sender", 20 * time.Millisecond, 40 * us, 21 * time.Millisecond, 60 * us, true},
 		{"unknown slower", 40 * us, 900 * us, 60 * us, 1000 * us, true},
 	} {
-		r := recoverytest.TimingReport{KnownMedian: tt.km, UnknownMedian: tt.um, KnownP90: tt.kp, UnknownP90: tt.up}
+		r := timingcheck.Report{KnownMedian: tt.km, UnknownMedian: tt.um, KnownP90: tt.kp, UnknownP90: tt.up}
 		if err := r.Leak(); (err != nil) != tt.leak {
 			t.Errorf("%s: Leak() = %v, want a leak: %v", tt.name, err, tt.leak)
 		}

@@ -1,4 +1,4 @@
-package recoverytest_test
+package faultload_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+	"github.com/recoverykit/recoverykit/store/internal/faultload"
 	"github.com/recoverykit/recoverykit/store/memstore"
 )
 
 // recorder is a testing.TB that keeps the errors reported to it instead of
-// failing the test, so a test can show that FaultLoad catches a broken
-// store.
+// failing the test, so a test can show that Run catches a broken store.
 type recorder struct {
 	testing.TB
 	mu   sync.Mutex
@@ -85,9 +85,9 @@ func (f forgetfulUsers) SetPassword(ctx context.Context, pool string, c recovery
 	return f.UserStore.SetPassword(ctx, pool, c)
 }
 
-// TestFaultLoadCatchesBrokenStores runs FaultLoad on stores that each break
-// one promise, without outages, and checks that it reports that promise as
-// broken. (It also reports, rightly, that outages that never happen prove
+// TestFaultLoadCatchesBrokenStores puts the load (Run) on stores that each
+// break one promise, without outages, and checks that it reports that
+// promise as broken. (It also reports, rightly, that outages that never happen prove
 // nothing; those reports are not what is looked at here.)
 func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 	recoverytest.OptIn(t, recoverytest.EnvFaults, "fault suite")
@@ -192,7 +192,7 @@ func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 			if d, ok := us.(*downUsers); ok {
 				cut, restore = func() { d.down.Store(true) }, func() { d.down.Store(false) }
 			}
-			recoverytest.FaultLoad(rec, recoverytest.FaultConfig{
+			faultload.Run(rec, faultload.Config{
 				Codes: cs, Users: us, Seed: users.CreateUser, PasswordHash: users.PasswordHash,
 				Events: codes.Events, CallsMayRepeat: tt.repeat, FailedConfirmsRetryable: tt.retryable,
 				Cut: cut, Restore: restore,
@@ -201,12 +201,12 @@ func TestFaultLoadCatchesBrokenStores(t *testing.T) {
 				if n := rec.count(func(e string) bool {
 					return !strings.Contains(e, "did not bite") && !strings.Contains(e, "no code was accepted")
 				}); n > 0 {
-					t.Errorf("FaultLoad reported a correct store as broken:\n%s", strings.Join(rec.errs, "\n"))
+					t.Errorf("Run reported a correct store as broken:\n%s", strings.Join(rec.errs, "\n"))
 				}
 				return
 			}
 			if rec.found(tt.want) == 0 {
-				t.Errorf("FaultLoad did not report %q; it reported:\n%s", tt.want, strings.Join(rec.errs, "\n"))
+				t.Errorf("Run did not report %q; it reported:\n%s", tt.want, strings.Join(rec.errs, "\n"))
 			}
 		})
 	}
@@ -265,7 +265,7 @@ func (l *ledger) Check(ctx context.Context, p recovery.CheckParams) (recovery.Ou
 	return out, err
 }
 
-// Events is a FaultConfig.Events.
+// Events is a faultload.Config.Events.
 func (l *ledger) Events(_ context.Context, pool, key string) (issues, failures []time.Time, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
