@@ -188,7 +188,7 @@ func TestTwoInstancesOneUser(t *testing.T) {
 			case err == nil:
 				tally["ok"]++
 			case errors.As(err, &re):
-				tally[re.Name]++
+				tally[string(re.Name)]++
 			default:
 				tally[err.Error()]++
 			}
