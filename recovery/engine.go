@@ -138,7 +138,7 @@ type call struct {
 	now       time.Time // millisecond precision, UTC: what stores see
 	sub       string
 	medium    DeliveryMedium
-	simulated error // why the answer was simulated; nil when it was not
+	simulated error                // why the answer was simulated; nil when it was not
 	end       func(outcome string) // from the OperationTracer, if any
 }
 

@@ -70,7 +70,7 @@ func Example() {
 		outcome := ""
 		for _, a := range s.Attributes() {
 			if a.Key == otelhooks.AttrOutcome {
-				outcome = a.Value.Emit()
+				outcome = a.Value.String()
 			}
 		}
 		var events []string
@@ -89,7 +89,7 @@ func Example() {
 			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
 				point := m.Name
 				for _, kv := range dp.Attributes.ToSlice() {
-					point += " " + string(kv.Key) + "=" + kv.Value.Emit()
+					point += " " + string(kv.Key) + "=" + kv.Value.String()
 				}
 				points = append(points, fmt.Sprintf("%s: %d", point, dp.Value))
 			}
