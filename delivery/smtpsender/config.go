@@ -131,31 +131,35 @@ type Config struct {
 func (c *Config) validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("smtpsender: "+format, args...)) }
+	c.validateServer(add)
+	c.validateAuth(add)
+	c.validateTimeouts(add)
+	c.validateAddresses(add)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return errors.Join(errs...)
+}
 
+// validateServer checks the host, the TLS mode and the port, whose default
+// follows the mode.
+func (c *Config) validateServer(add func(string, ...any)) {
 	switch {
 	case c.Host == "":
 		add("Config.Host is empty: set the SMTP server's host name, such as smtp.example.com")
 	case strings.ContainsAny(c.Host, ":/ \t\r\n") && net.ParseIP(c.Host) == nil:
 		add("Config.Host %q is not a bare host name: give the port in Config.Port and no scheme or path", c.Host)
 	}
-	switch c.TLS {
-	case StartTLS, StartTLSOpportunistic:
-		if c.Port == 0 {
-			c.Port = 587
-		}
-	case ImplicitTLS:
-		if c.Port == 0 {
-			c.Port = 465
-		}
-	case NoTLS:
-		if c.Port == 0 {
-			c.Port = 25
-		}
-		if c.Host != "" && !loopback.Is(c.Host) {
-			add("Config.TLS is NoTLS but Host %q is not a loopback address: use StartTLS or ImplicitTLS, or NoTLS only for localhost", c.Host)
-		}
-	default:
+	defaultPort := map[TLSMode]int{StartTLS: 587, StartTLSOpportunistic: 587, ImplicitTLS: 465, NoTLS: 25}
+	port, ok := defaultPort[c.TLS]
+	switch {
+	case !ok:
 		add("Config.TLS is %v: use StartTLS, StartTLSOpportunistic, ImplicitTLS or NoTLS", c.TLS)
+	case c.TLS == NoTLS && c.Host != "" && !loopback.Is(c.Host):
+		add("Config.TLS is NoTLS but Host %q is not a loopback address: use StartTLS or ImplicitTLS, or NoTLS only for localhost", c.Host)
+	}
+	if c.Port == 0 {
+		c.Port = port
 	}
 	if c.Port < 1 || c.Port > 65535 {
 		add("Config.Port is %d: use 1-65535, or 0 for the TLS mode's default", c.Port)
@@ -163,7 +167,10 @@ func (c *Config) validate() error {
 	if c.TLSConfig != nil && c.TLS == NoTLS {
 		add("Config.TLSConfig is set but Config.TLS is NoTLS: choose a TLS mode or drop the TLSConfig")
 	}
+}
 
+// validateAuth checks the authentication method and credentials.
+func (c *Config) validateAuth(add func(string, ...any)) {
 	if c.Auth == "" {
 		c.Auth = AuthNone
 		if c.Username != "" {
@@ -188,7 +195,10 @@ func (c *Config) validate() error {
 	if strings.ContainsAny(c.LocalName, " \t\r\n") {
 		add("Config.LocalName %q holds white space: use a host name", c.LocalName)
 	}
+}
 
+// validateTimeouts fills and checks the timeouts.
+func (c *Config) validateTimeouts(add func(string, ...any)) {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
@@ -201,7 +211,10 @@ func (c *Config) validate() error {
 	if c.SendTimeout < 0 {
 		add("Config.SendTimeout is %s: use a positive duration, or 0 for %s", c.SendTimeout, DefaultSendTimeout)
 	}
+}
 
+// validateAddresses checks the sender's and the reply address.
+func (c *Config) validateAddresses(add func(string, ...any)) {
 	if c.From == "" {
 		add("Config.From is empty: set the sender address, such as no-reply@example.com")
 	} else if _, err := bareAddress(c.From); err != nil {
@@ -215,10 +228,6 @@ func (c *Config) validate() error {
 			add("Config.ReplyTo %q: %v: give one address, such as support@example.com", c.ReplyTo, err)
 		}
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return errors.Join(errs...)
 }
 
 // bareAddress parses an addr-spec ("alice@example.com", optionally in angle

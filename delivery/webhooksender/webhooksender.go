@@ -184,11 +184,42 @@ type Sender struct {
 func New(cfg Config) (*Sender, error) {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("webhooksender: "+format, args...)) }
+	display := checkURL(cfg.URL, add)
+	if len(cfg.Secret) < MinSecretBytes {
+		add("Config.Secret has %d bytes: use at least %d random bytes (standardwebhooks.ParseSecret reads the whsec_ form)", len(cfg.Secret), MinSecretBytes)
+	}
+	checkHeader(cfg.Header, add)
+	cfg.checkRetries(add)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Type == "" {
+		cfg.Type = DefaultType
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = backoff.Sleep
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	cfg.Secret = bytes.Clone(cfg.Secret)
+	cfg.Header = cfg.Header.Clone()
+	policy := backoff.Policy{Base: cfg.BaseDelay, Max: cfg.MaxDelay, Rand: cfg.Rand}
+	return &Sender{cfg: cfg, url: cfg.URL, display: display, backoff: policy}, nil
+}
 
-	display := ""
-	u, err := url.Parse(cfg.URL)
+// checkURL checks the receiver's URL and returns it without query and
+// credentials, for messages.
+func checkURL(raw string, add func(string, ...any)) string {
+	u, err := url.Parse(raw)
 	switch {
-	case cfg.URL == "":
+	case raw == "":
 		add("Config.URL is empty: set the https URL that receives the messages")
 	case err != nil || u.Host == "":
 		add("Config.URL is not an absolute URL: use https://host/path")
@@ -199,13 +230,16 @@ func New(cfg Config) (*Sender, error) {
 	default:
 		add("Config.URL has scheme %q: use https", u.Scheme)
 	}
-	if err == nil && u != nil {
-		display = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	if err != nil || u == nil {
+		return ""
 	}
-	if len(cfg.Secret) < MinSecretBytes {
-		add("Config.Secret has %d bytes: use at least %d random bytes (standardwebhooks.ParseSecret reads the whsec_ form)", len(cfg.Secret), MinSecretBytes)
-	}
-	for k, vs := range cfg.Header {
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// checkHeader refuses headers the sender sets itself and control
+// characters.
+func checkHeader(h http.Header, add func(string, ...any)) {
+	for k, vs := range h {
 		switch http.CanonicalHeaderKey(k) {
 		case "Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Content-Type", "Content-Length", "Host":
 			add("Config.Header sets %s, which the sender sets itself: remove it", k)
@@ -216,6 +250,10 @@ func New(cfg Config) (*Sender, error) {
 			}
 		}
 	}
+}
+
+// checkRetries fills and checks the retry settings.
+func (cfg *Config) checkRetries(add func(string, ...any)) {
 	if cfg.AttemptTimeout == 0 {
 		cfg.AttemptTimeout = DefaultAttemptTimeout
 	}
@@ -239,28 +277,6 @@ func New(cfg Config) (*Sender, error) {
 	} else if cfg.BaseDelay > cfg.MaxDelay {
 		add("Config.BaseDelay %s is above MaxDelay %s: lower BaseDelay or raise MaxDelay", cfg.BaseDelay, cfg.MaxDelay)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if cfg.Type == "" {
-		cfg.Type = DefaultType
-	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = backoff.Sleep
-	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
-	}
-	cfg.Secret = bytes.Clone(cfg.Secret)
-	cfg.Header = cfg.Header.Clone()
-	policy := backoff.Policy{Base: cfg.BaseDelay, Max: cfg.MaxDelay, Rand: cfg.Rand}
-	return &Sender{cfg: cfg, url: cfg.URL, display: display, backoff: policy}, nil
 }
 
 // Send posts m, retrying as the package documentation describes, and

@@ -31,10 +31,19 @@ func run() error {
 	users := memstore.NewUserStore()
 	sender := capturesender.New()
 	hasher := recovery.Argon2id{}
-
-	oldHash, err := hasher.Hash("Old-passw0rd!")
+	engine, err := setup(ctx, users, sender, hasher)
 	if err != nil {
 		return err
+	}
+	defer engine.Close(ctx)
+	return resetAlice(ctx, engine, users, sender, hasher)
+}
+
+// setup seeds alice and builds the engine.
+func setup(ctx context.Context, users *memstore.UserStore, sender *capturesender.Sender, hasher recovery.PasswordHasher) (*recovery.Engine, error) {
+	oldHash, err := hasher.Hash("Old-passw0rd!")
+	if err != nil {
+		return nil, err
 	}
 	_, err = users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{
 		Username: "alice",
@@ -46,7 +55,7 @@ func run() error {
 		},
 	}, oldHash)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	// In production the key comes from your secret store and stays the same
@@ -63,10 +72,15 @@ func run() error {
 		Hasher:  hasher,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("policy: worst-case guess probability per account per day %.2g\n", engine.Policy().GuessProbability())
+	return engine, nil
+}
 
+// resetAlice runs the flow: a code, a new password, a replay that fails,
+// and the new password in the store.
+func resetAlice(ctx context.Context, engine *recovery.Engine, users *memstore.UserStore, sender *capturesender.Sender, hasher recovery.PasswordHasher) error {
 	details, err := engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "Alice"})
 	if err != nil {
 		return err
