@@ -4,9 +4,9 @@
 -- while a failed check is still allowed, so every code sent can be
 -- checked); a consumed code keeps its hash, marked used, so that Restore
 -- can bring it back after a failed password change, while Revoke clears
--- the hash for good; and the rules every call starts with (load the row,
--- the lock, the budgets) are written once, in recovery_codes_load and
--- recovery_codes_gate, which recovery_issue and recovery_check call.
+-- the hash for good; and the rules every call starts with (the lock, the
+-- budgets) are written once, in recovery_codes_gate, which recovery_issue
+-- and recovery_check call.
 --
 -- Rows written by version 1 keep working: their events become issues (a
 -- failure among them is counted as an issue for at most one more window).
@@ -22,64 +22,46 @@ DROP FUNCTION /* TEMPLATE: schema */recovery_check(text, text, text[], bytea[], 
 DROP FUNCTION /* TEMPLATE: schema */recovery_issue(text, text, text, bytea, timestamptz, timestamptz, integer, interval, integer, interval);
 DROP FUNCTION /* TEMPLATE: schema */recovery_codes_lapse(timestamptz, timestamptz, timestamptz, integer, timestamptz, interval, interval);
 
--- recovery_codes_lapse(r, window, cooldown) returns when the record r lapses
--- under these limits: the latest of its lock's end, its code's expiry (used
--- or not; none for a revoked code), window after its latest issue and its
+-- recovery_codes_lapse(locked_until, code_expires_at, last_issue,
+-- last_miss, failures, last_failure_at, window, cooldown) returns when a
+-- record lapses: the latest of its lock's end, its code's expiry (used or
+-- not; NULL for a revoked code), window after its latest issue and its
 -- latest failure and, while it has a failure streak, cooldown after its
--- latest failure; -infinity when none applies.
+-- latest failure; -infinity when none applies. A single expression of
+-- scalar arguments, so that the planner inlines it. (The helpers here are
+-- inlinable SQL or PL/pgSQL: an SQL function that holds a query is planned
+-- again on every call, which would double the cost of each call.)
 CREATE FUNCTION /* TEMPLATE: schema */recovery_codes_lapse(
-    r /* TEMPLATE: schema */recovery_codes, p_window interval, p_cooldown interval)
+    p_locked_until timestamptz, p_code_expires_at timestamptz, p_last_issue timestamptz,
+    p_last_miss timestamptz, p_failures integer, p_last_failure_at timestamptz,
+    p_window interval, p_cooldown interval)
 RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(greatest(
-        r.locked_until,
-        CASE WHEN r.hash IS NOT NULL THEN r.expires_at END,
-        r.issues[cardinality(r.issues)] + p_window,
-        r.misses[cardinality(r.misses)] + p_window,
-        CASE WHEN r.failures > 0 THEN r.last_failure_at + p_cooldown END
+        p_locked_until,
+        p_code_expires_at,
+        p_last_issue + p_window,
+        p_last_miss + p_window,
+        CASE WHEN p_failures > 0 THEN p_last_failure_at + p_cooldown END
     ), '-infinity')
 $$;
 
--- recovery_codes_recent(times, cutoff) returns the times after cutoff, in
--- order.
-CREATE FUNCTION /* TEMPLATE: schema */recovery_codes_recent(p_times timestamptz[], p_cutoff timestamptz)
-RETURNS timestamptz[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ARRAY(SELECT t FROM unnest(p_times) AS t WHERE t > p_cutoff ORDER BY t)
-$$;
-
--- recovery_codes_charge(times, now, limit) returns times with now added, in
--- order, keeping the latest limit of them.
+-- recovery_codes_charge(times, now, limit) returns times with now added,
+-- in order, keeping the latest limit of them.
 CREATE FUNCTION /* TEMPLATE: schema */recovery_codes_charge(p_times timestamptz[], p_now timestamptz, p_limit integer)
-RETURNS timestamptz[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ARRAY(SELECT t FROM (SELECT t FROM unnest(p_times || p_now) AS t ORDER BY t DESC LIMIT greatest(p_limit, 1)) AS latest ORDER BY t)
-$$;
-
--- recovery_codes_matches(r, key_ids, hashes) returns whether one of the
--- candidates (key_ids and hashes pairwise) is r's current code: the same
--- key id and an equal hash by recovery_hash_equal. Every candidate is
--- compared.
-CREATE FUNCTION /* TEMPLATE: schema */recovery_codes_matches(
-    r /* TEMPLATE: schema */recovery_codes, p_key_ids text[], p_hashes bytea[])
-RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(bool_or(c.k = r.key_id AND /* TEMPLATE: schema */recovery_hash_equal(c.h, r.hash)), false)
-    FROM unnest(p_key_ids, p_hashes) AS c(k, h)
-    WHERE r.hash IS NOT NULL
-$$;
-
--- recovery_codes_load(pool, user_key, now, window, cooldown) locks and
--- returns the row of (pool, user_key) for the rest of the caller's
--- transaction: existed says whether the row is there; r is the row, or an
--- empty record when the row is absent or has lapsed at now.
-CREATE FUNCTION /* TEMPLATE: schema */recovery_codes_load(
-    p_pool text, p_user_key text, p_now timestamptz, p_window interval, p_cooldown interval,
-    OUT r /* TEMPLATE: schema */recovery_codes, OUT existed boolean)
-LANGUAGE plpgsql AS $$
+RETURNS timestamptz[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    n integer := cardinality(p_times);
 BEGIN
-    SELECT * INTO r FROM /* TEMPLATE: schema */recovery_codes
-        WHERE pool = p_pool AND user_key = p_user_key FOR UPDATE;
-    existed := FOUND;
-    IF NOT existed OR p_now >= least(r.lapses_at, /* TEMPLATE: schema */recovery_codes_lapse(r, p_window, p_cooldown)) THEN
-        r := ROW(p_pool, p_user_key, NULL, NULL, NULL, false, '{}', 0, NULL, NULL, '-infinity', '{}');
+    IF n = 0 OR p_now >= p_times[n] THEN
+        p_times := p_times || p_now;
+    ELSE -- a clock behind the others'
+        p_times := ARRAY(SELECT t FROM unnest(p_times || p_now) AS t ORDER BY t);
     END IF;
+    n := cardinality(p_times);
+    IF n > greatest(p_limit, 1) THEN
+        p_times := p_times[n - greatest(p_limit, 1) + 1:n];
+    END IF;
+    RETURN p_times;
 END
 $$;
 
@@ -93,6 +75,9 @@ CREATE FUNCTION /* TEMPLATE: schema */recovery_codes_gate(
     INOUT r /* TEMPLATE: schema */recovery_codes, p_now timestamptz, p_window interval,
     p_budget integer, p_failure_budget integer, p_issuing boolean, OUT outcome integer)
 LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+    k integer;
 BEGIN
     outcome := 0;
     IF r.locked_until IS NOT NULL THEN
@@ -103,8 +88,23 @@ BEGIN
         r.locked_until := NULL;
         r.failures := 0;
     END IF;
-    r.issues := /* TEMPLATE: schema */recovery_codes_recent(r.issues, p_now - p_window);
-    r.misses := /* TEMPLATE: schema */recovery_codes_recent(r.misses, p_now - p_window);
+    -- Times are kept ascending: forget a prefix of each list.
+    n := cardinality(r.issues);
+    k := 1;
+    WHILE k <= n AND r.issues[k] <= p_now - p_window LOOP
+        k := k + 1;
+    END LOOP;
+    IF k > 1 THEN
+        r.issues := r.issues[k:n];
+    END IF;
+    n := cardinality(r.misses);
+    k := 1;
+    WHILE k <= n AND r.misses[k] <= p_now - p_window LOOP
+        k := k + 1;
+    END LOOP;
+    IF k > 1 THEN
+        r.misses := r.misses[k:n];
+    END IF;
     IF cardinality(r.misses) >= p_failure_budget OR (p_issuing AND cardinality(r.issues) >= p_budget) THEN
         outcome := 4;
     END IF;
@@ -116,7 +116,7 @@ $$;
 -- recovery.CodeStore.Issue: it returns 5 (locked) or 4 (limit exceeded) and
 -- changes nothing, or charges one issue at now, makes (key_id, hash,
 -- expires_at) the current code, unused, and returns 1. Concurrent calls for
--- one user run one after the other (the row lock of recovery_codes_load,
+-- one user run one after the other (the row lock of the SELECT ... FOR UPDATE,
 -- or the INSERT of a new row). A new row also reclaims up to two lapsed
 -- rows of other users, so that storage stays bounded without a sweep.
 CREATE FUNCTION /* TEMPLATE: schema */recovery_issue(
@@ -126,12 +126,20 @@ CREATE FUNCTION /* TEMPLATE: schema */recovery_issue(
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     r /* TEMPLATE: schema */recovery_codes%ROWTYPE;
-    loaded record;
+    existed boolean;
     gated record;
 BEGIN
     FOR attempt IN 1..3 LOOP
-        SELECT * INTO loaded FROM /* TEMPLATE: schema */recovery_codes_load(p_pool, p_user_key, p_now, p_window, p_cooldown);
-        SELECT * INTO gated FROM /* TEMPLATE: schema */recovery_codes_gate(loaded.r, p_now, p_window, p_budget, p_failure_budget, true);
+        SELECT * INTO r FROM /* TEMPLATE: schema */recovery_codes
+            WHERE pool = p_pool AND user_key = p_user_key FOR UPDATE;
+        existed := FOUND;
+        IF NOT existed OR p_now >= least(r.lapses_at, /* TEMPLATE: schema */recovery_codes_lapse(r.locked_until,
+                CASE WHEN r.hash IS NOT NULL THEN r.expires_at END, r.issues[cardinality(r.issues)],
+                r.misses[cardinality(r.misses)], r.failures, r.last_failure_at, p_window, p_cooldown)) THEN
+            -- Absent or lapsed: an empty record.
+            r := ROW(p_pool, p_user_key, NULL, NULL, NULL, false, '{}', 0, NULL, NULL, '-infinity', '{}');
+        END IF;
+        gated := /* TEMPLATE: schema */recovery_codes_gate(r, p_now, p_window, p_budget, p_failure_budget, true);
         IF gated.outcome <> 0 THEN
             RETURN gated.outcome;
         END IF;
@@ -141,9 +149,11 @@ BEGIN
         r.hash := p_hash;
         r.expires_at := p_expires_at;
         r.used := false;
-        r.lapses_at := /* TEMPLATE: schema */recovery_codes_lapse(r, p_window, p_cooldown);
+        r.lapses_at := /* TEMPLATE: schema */recovery_codes_lapse(r.locked_until,
+            CASE WHEN r.hash IS NOT NULL THEN r.expires_at END, r.issues[cardinality(r.issues)],
+            r.misses[cardinality(r.misses)], r.failures, r.last_failure_at, p_window, p_cooldown);
 
-        IF loaded.existed THEN
+        IF existed THEN
             UPDATE /* TEMPLATE: schema */recovery_codes SET
                 key_id = r.key_id, hash = r.hash, expires_at = r.expires_at, used = r.used,
                 issues = r.issues, misses = r.misses, failures = r.failures,
@@ -187,8 +197,15 @@ DECLARE
     gated record;
     matched boolean;
 BEGIN
-    SELECT g.* INTO gated FROM /* TEMPLATE: schema */recovery_codes_load(p_pool, p_user_key, p_now, p_window, p_cooldown) AS l,
-        LATERAL /* TEMPLATE: schema */recovery_codes_gate(l.r, p_now, p_window, 0, p_failure_budget, false) AS g;
+    SELECT * INTO r FROM /* TEMPLATE: schema */recovery_codes
+        WHERE pool = p_pool AND user_key = p_user_key FOR UPDATE;
+    IF NOT FOUND OR p_now >= least(r.lapses_at, /* TEMPLATE: schema */recovery_codes_lapse(r.locked_until,
+            CASE WHEN r.hash IS NOT NULL THEN r.expires_at END, r.issues[cardinality(r.issues)],
+            r.misses[cardinality(r.misses)], r.failures, r.last_failure_at, p_window, p_cooldown)) THEN
+        -- Absent or lapsed: as good as no code; nothing to write.
+        RETURN CASE WHEN p_failure_budget <= 0 THEN 4 ELSE 3 END;
+    END IF;
+    gated := /* TEMPLATE: schema */recovery_codes_gate(r, p_now, p_window, 0, p_failure_budget, false);
     IF gated.outcome <> 0 THEN
         RETURN gated.outcome;
     END IF;
@@ -197,7 +214,13 @@ BEGIN
     IF r.hash IS NULL OR r.used OR p_now >= r.expires_at THEN
         RETURN 3;
     END IF;
-    matched := /* TEMPLATE: schema */recovery_codes_matches(r, p_key_ids, p_hashes);
+    matched := false;
+    FOR i IN 1..coalesce(cardinality(p_key_ids), 0) LOOP
+        IF p_key_ids[i] = r.key_id
+                AND /* TEMPLATE: schema */recovery_hash_equal(p_hashes[i], r.hash) THEN
+            matched := true;
+        END IF;
+    END LOOP;
     IF matched THEN
         IF NOT p_consume THEN
             RETURN 1;
@@ -212,7 +235,9 @@ BEGIN
             r.locked_until := p_now + p_cooldown;
         END IF;
     END IF;
-    r.lapses_at := /* TEMPLATE: schema */recovery_codes_lapse(r, p_window, p_cooldown);
+    r.lapses_at := /* TEMPLATE: schema */recovery_codes_lapse(r.locked_until,
+            CASE WHEN r.hash IS NOT NULL THEN r.expires_at END, r.issues[cardinality(r.issues)],
+            r.misses[cardinality(r.misses)], r.failures, r.last_failure_at, p_window, p_cooldown);
     UPDATE /* TEMPLATE: schema */recovery_codes SET
         used = r.used, issues = r.issues, misses = r.misses, failures = r.failures,
         last_failure_at = r.last_failure_at, locked_until = r.locked_until, lapses_at = r.lapses_at
