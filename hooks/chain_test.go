@@ -20,7 +20,7 @@ import (
 func engine(t *testing.T, h recovery.Hooks) (*recovery.Engine, *capturesender.Sender) {
 	t.Helper()
 	users := memstore.NewUserStore()
-	users.CreateUser(context.Background(), "default", recovery.User{Username: "alice", Enabled: true,
+	users.CreateUser(context.Background(), "default", recovery.User{Username: "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"}}, "")
 	sender := capturesender.New()
 	e, err := recovery.New(recovery.Config{

@@ -211,9 +211,9 @@ func TestEnabledSameStoreWork(t *testing.T) {
 	e.rebuild()
 	// Subs of the same length as the pseudonym keys' would be nicer, but
 	// the key lengths are compared per kind below.
-	e.addUser(recovery.User{Sub: strings.Repeat("a", 43), Username: "known", Enabled: true, Attributes: map[string]string{"email": "k@example.com", "email_verified": "true"}})
-	e.addUser(recovery.User{Sub: strings.Repeat("b", 43), Username: "disabled", Enabled: false, Attributes: map[string]string{"email": "d@example.com", "email_verified": "true"}})
-	e.addUser(recovery.User{Sub: strings.Repeat("c", 43), Username: "unverified", Enabled: true, Attributes: map[string]string{"email": "u@example.com"}})
+	e.addUser(recovery.User{Sub: strings.Repeat("a", 43), Username: "known", Attributes: map[string]string{"email": "k@example.com", "email_verified": "true"}})
+	e.addUser(recovery.User{Sub: strings.Repeat("b", 43), Username: "disabled", Disabled: true, Attributes: map[string]string{"email": "d@example.com", "email_verified": "true"}})
+	e.addUser(recovery.User{Sub: strings.Repeat("c", 43), Username: "unverified", Attributes: map[string]string{"email": "u@example.com"}})
 
 	shape := func(name string, f func()) []string {
 		rec.mu.Lock()
@@ -409,7 +409,7 @@ func TestPasswordHistory(t *testing.T) {
 
 func TestResetRequiredBecomesConfirmed(t *testing.T) {
 	e := newEnv(t)
-	u := e.addUser(recovery.User{Username: "bob", Enabled: true, Status: recovery.StatusResetRequired, Attributes: map[string]string{"email": "bob@example.com", "email_verified": "true"}})
+	u := e.addUser(recovery.User{Username: "bob", Status: recovery.StatusResetRequired, Attributes: map[string]string{"email": "bob@example.com", "email_verified": "true"}})
 	if _, err := e.recover("web", "bob"); err != nil {
 		t.Fatal(err)
 	}
@@ -432,13 +432,13 @@ func TestUserStates(t *testing.T) {
 		kind    error
 		message string
 	}{
-		{"confirmed", recovery.User{Enabled: true, Status: recovery.StatusConfirmed, Attributes: verified}, nil, ""},
-		{"reset required", recovery.User{Enabled: true, Status: recovery.StatusResetRequired, Attributes: verified}, nil, ""},
-		{"nothing verified", recovery.User{Enabled: true, Status: recovery.StatusConfirmed, Attributes: map[string]string{"email": "x@example.com"}}, recovery.ErrInvalidParameter, "Cannot reset password for the user as there is no registered/verified email or phone_number"},
-		{"unconfirmed", recovery.User{Enabled: true, Status: recovery.StatusUnconfirmed, Attributes: verified}, recovery.ErrInvalidParameter, "Cannot reset password for the user as there is no registered/verified email or phone_number"},
-		{"force change password", recovery.User{Enabled: true, Status: recovery.StatusForceChangePassword, Attributes: verified}, recovery.ErrNotAuthorized, "User password cannot be reset in the current state."},
-		{"external provider", recovery.User{Enabled: true, Status: recovery.StatusExternalProvider, Attributes: verified}, recovery.ErrNotAuthorized, "User password cannot be reset in the current state."},
-		{"disabled", recovery.User{Enabled: false, Status: recovery.StatusConfirmed, Attributes: verified}, recovery.ErrNotAuthorized, "User is disabled."},
+		{"confirmed", recovery.User{Status: recovery.StatusConfirmed, Attributes: verified}, nil, ""},
+		{"reset required", recovery.User{Status: recovery.StatusResetRequired, Attributes: verified}, nil, ""},
+		{"nothing verified", recovery.User{Status: recovery.StatusConfirmed, Attributes: map[string]string{"email": "x@example.com"}}, recovery.ErrInvalidParameter, "Cannot reset password for the user as there is no registered/verified email or phone_number"},
+		{"unconfirmed", recovery.User{Status: recovery.StatusUnconfirmed, Attributes: verified}, recovery.ErrInvalidParameter, "Cannot reset password for the user as there is no registered/verified email or phone_number"},
+		{"force change password", recovery.User{Status: recovery.StatusForceChangePassword, Attributes: verified}, recovery.ErrNotAuthorized, "User password cannot be reset in the current state."},
+		{"external provider", recovery.User{Status: recovery.StatusExternalProvider, Attributes: verified}, recovery.ErrNotAuthorized, "User password cannot be reset in the current state."},
+		{"disabled", recovery.User{Disabled: true, Status: recovery.StatusConfirmed, Attributes: verified}, recovery.ErrNotAuthorized, "User is disabled."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -470,14 +470,14 @@ func TestConfirmUserStates(t *testing.T) {
 	e.recover("web", "alice")
 	code := e.lastCode("alice")
 
-	u.Enabled = false
+	u.Disabled = true
 	e.users.UpdateUser(e.ctx, pool, u)
 	wantErr(t, e.confirm("web", "alice", code, "N3w-password!"), recovery.ErrNotAuthorized, "User is disabled.")
 	// With ENABLED the right code does not work for a disabled user either,
 	// and the answer does not say why.
 	wantErr(t, e.confirm("quiet", "alice", code, "N3w-password!"), recovery.ErrCodeMismatch, "")
 
-	u.Enabled, u.Status = true, recovery.StatusUnconfirmed
+	u.Disabled, u.Status = false, recovery.StatusUnconfirmed
 	e.users.UpdateUser(e.ctx, pool, u)
 	wantErr(t, e.confirm("web", "alice", code, "N3w-password!"), recovery.ErrUserNotConfirmed, "User is not confirmed.")
 }
@@ -504,7 +504,7 @@ func TestChannelChoice(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, func(c *recovery.Config) { c.AccountRecovery = tc.setting })
-			tc.user.Username, tc.user.Enabled = "carol", true
+			tc.user.Username, tc.user.Disabled = "carol", false
 			e.addUser(tc.user)
 			d, err := e.recover("web", "carol")
 			if tc.noneLeft {
@@ -542,7 +542,7 @@ func TestAdminOnlyAndDisabled(t *testing.T) {
 
 func TestLookupByAliasAndSub(t *testing.T) {
 	e := newEnv(t)
-	u := e.addUser(recovery.User{Username: "dave", Enabled: true, Attributes: map[string]string{
+	u := e.addUser(recovery.User{Username: "dave", Attributes: map[string]string{
 		"email": "Dave@Example.com", "email_verified": "true", "preferred_username": "DaveTheBrave",
 		"phone_number": "+15555550142", "phone_number_verified": "true",
 	}})
@@ -553,7 +553,7 @@ func TestLookupByAliasAndSub(t *testing.T) {
 		e.clock.Advance(time.Hour) // keep within the budget
 	}
 	// An unverified alias does not identify anyone.
-	e.addUser(recovery.User{Username: "erin", Enabled: true, Attributes: map[string]string{"email": "erin@example.com"}})
+	e.addUser(recovery.User{Username: "erin", Attributes: map[string]string{"email": "erin@example.com"}})
 	_, err := e.recover("web", "erin@example.com")
 	wantErr(t, err, recovery.ErrUserNotFound, "")
 }
@@ -700,7 +700,7 @@ func TestSenderMisconfiguration(t *testing.T) {
 		if tc.medium == recovery.SMS {
 			attrs = map[string]string{"phone_number": "+15555550100", "phone_number_verified": "true"}
 		}
-		e.addUser(recovery.User{Username: "frank", Enabled: true, Attributes: attrs})
+		e.addUser(recovery.User{Username: "frank", Attributes: attrs})
 		_, err := e.recover("web", "frank")
 		wantErr(t, err, tc.kind, "")
 	}
@@ -864,7 +864,7 @@ func TestZeroFieldsMeanDefaults(t *testing.T) {
 		c.PasswordPolicy = recovery.PasswordPolicy{HistorySize: 5}
 		c.AccountRecovery = []recovery.RecoveryMechanism{}
 	})
-	e.addUser(recovery.User{Username: "bob", Enabled: true, Attributes: map[string]string{
+	e.addUser(recovery.User{Username: "bob", Attributes: map[string]string{
 		"email": "bob@example.com", "email_verified": "true", "phone_number": "+15555550100", "phone_number_verified": "true",
 	}})
 	d, err := e.recover("web", "bob")

@@ -25,7 +25,7 @@ func Example() {
 	sender := capturesender.New()    // smtpsender / webhooksender in production
 
 	users.CreateUser(ctx, "default", recovery.User{
-		Username: "alice", Enabled: true,
+		Username:   "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
 	}, "")
 
@@ -64,7 +64,7 @@ func newExampleEngine(mutate func(*recovery.Config)) (*recovery.Engine, *capture
 	ctx := context.Background()
 	users := memstore.NewUserStore()
 	users.CreateUser(ctx, "default", recovery.User{
-		Username: "alice", Enabled: true,
+		Username:   "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
 	}, "")
 	sender := capturesender.New()

@@ -186,10 +186,10 @@ func (o *holdingOutbox) Put(_ context.Context, d recovery.Delivery) error {
 // why a user would get no code.
 func TestNoSilentTraps(t *testing.T) {
 	e := newEnv(t)
-	e.addUser(recovery.User{Username: "caps", Enabled: true, Attributes: map[string]string{"email": "caps@example.com", "email_verified": "True"}})
-	e.addUser(recovery.User{Username: "yes", Enabled: true, Attributes: map[string]string{"email": "yes@example.com", "email_verified": "yes"}})
-	e.addUser(recovery.User{Username: "off", Enabled: false, Attributes: map[string]string{"email": "off@example.com", "email_verified": "true"}})
-	e.addUser(recovery.User{Username: "none", Enabled: true, Attributes: map[string]string{"email": "none@example.com"}})
+	e.addUser(recovery.User{Username: "caps", Attributes: map[string]string{"email": "caps@example.com", "email_verified": "True"}})
+	e.addUser(recovery.User{Username: "yes", Attributes: map[string]string{"email": "yes@example.com", "email_verified": "yes"}})
+	e.addUser(recovery.User{Username: "off", Disabled: true, Attributes: map[string]string{"email": "off@example.com", "email_verified": "true"}})
+	e.addUser(recovery.User{Username: "none", Attributes: map[string]string{"email": "none@example.com"}})
 
 	if d, err := e.recover("quiet", "caps"); err != nil || d.Destination != "c***@e***" {
 		t.Fatalf(`"True" is accepted: %+v, %v`, d, err)
@@ -220,5 +220,30 @@ func TestNoSilentTraps(t *testing.T) {
 	e.recover("quiet", "none")
 	if !strings.Contains(e.logs.String(), `"reason":"no verified email or phone number usable under AccountRecovery"`) {
 		t.Fatalf("no log line says why the answer was simulated:\n%s", e.logs.String())
+	}
+}
+
+// minimalUsers returns users with nothing but a sub and a verified email:
+// the zero value of every other field must mean an enabled, confirmed user.
+type minimalUsers struct{}
+
+func (minimalUsers) FindUser(_ context.Context, _ string, q recovery.UserQuery) (recovery.User, error) {
+	if q.Key != "min@example.com" {
+		return recovery.User{}, recovery.ErrUserNotFound
+	}
+	return recovery.User{Sub: "s1", Attributes: map[string]string{"email": "min@example.com", "email_verified": "true"}}, nil
+}
+
+func (minimalUsers) SetPassword(context.Context, string, recovery.PasswordChange) error { return nil }
+
+func TestZeroValueUserGetsACode(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Users = minimalUsers{}
+	e.rebuild()
+	if d, err := e.recover("quiet", "min@example.com"); err != nil || d.Destination != "m***@e***" {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	if e.sender.Len() != 1 {
+		t.Fatalf("%d messages: a user with zero-valued fields got no code", e.sender.Len())
 	}
 }

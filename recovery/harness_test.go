@@ -135,7 +135,7 @@ func (e *env) addUser(u recovery.User) recovery.User {
 }
 
 func (e *env) alice() recovery.User {
-	return e.addUser(recovery.User{Username: "alice", Enabled: true, Attributes: map[string]string{
+	return e.addUser(recovery.User{Username: "alice", Attributes: map[string]string{
 		"email": "alice@example.com", "email_verified": "true",
 		"phone_number": "+15555550100", "phone_number_verified": "false",
 	}})

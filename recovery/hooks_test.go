@@ -23,7 +23,7 @@ func TestCustomMessageHook(t *testing.T) {
 			return recovery.CustomMessage{EmailSubject: "Reset for {username}", EmailMessage: "<p>Hi {username}, use {####}</p>"}, nil
 		})
 	})
-	e.addUser(recovery.User{Username: "<b>eve</b>", Enabled: true, Attributes: map[string]string{"email": "eve@example.com", "email_verified": "true"}})
+	e.addUser(recovery.User{Username: "<b>eve</b>", Attributes: map[string]string{"email": "eve@example.com", "email_verified": "true"}})
 	_, err := e.engine.Recover(e.ctx, recovery.RecoverRequest{ClientID: "web", Username: "<b>eve</b>", ClientMetadata: map[string]string{"app": "mobile"}})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestHostileUsername(t *testing.T) {
 	e := newEnv(t, func(c *recovery.Config) {
 		c.Templates = map[string]recovery.Template{"en": {EmailSubject: "Code for {username}", EmailHTML: "<p>{username}: {####}</p>"}}
 	})
-	u := e.addUser(recovery.User{Username: "mallory", Enabled: true, Attributes: map[string]string{"email": "m@example.com", "email_verified": "true"}})
+	u := e.addUser(recovery.User{Username: "mallory", Attributes: map[string]string{"email": "m@example.com", "email_verified": "true"}})
 	u.Username = "mal\r\nBcc: victim@example.com\r\n<script>x</script>"
 	if err := e.users.UpdateUser(e.ctx, pool, u); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestSMSCustomMessageLimit(t *testing.T) {
 			return recovery.CustomMessage{SMSMessage: "{####} " + strings.Repeat("x", 140)}, nil
 		})
 	})
-	e.addUser(recovery.User{Username: "sms", Enabled: true, Attributes: map[string]string{"phone_number": "+15555550100", "phone_number_verified": "true"}})
+	e.addUser(recovery.User{Username: "sms", Attributes: map[string]string{"phone_number": "+15555550100", "phone_number_verified": "true"}})
 	_, err := e.recover("web", "sms")
 	wantErr(t, err, recovery.ErrInvalidLambdaResponse, "")
 }

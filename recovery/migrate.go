@@ -78,5 +78,5 @@ func (e *Engine) migratedUser(username string, mu *MigratedUser) (User, error) {
 			attrs[k] = v
 		}
 	}
-	return User{Username: username, Enabled: true, Status: status, Attributes: attrs}, nil
+	return User{Username: username, Status: status, Attributes: attrs}, nil
 }

@@ -163,7 +163,7 @@ func (e *Engine) dispatch(ctx context.Context, c *call, req *RecoverRequest, t t
 // (FORCE_CHANGE_PASSWORD, EXTERNAL_PROVIDER) is NotAuthorized.
 func stateError(u User, op Operation) error {
 	switch {
-	case !u.Enabled:
+	case u.Disabled:
 		return newError(ErrNotAuthorized, "User is disabled.")
 	case u.Status == StatusConfirmed || u.Status == StatusResetRequired || u.Status == "":
 		return nil

@@ -25,14 +25,16 @@ const (
 )
 
 // User is a user as the engine sees it: a plain value the store fills in.
+// Its zero value (with a Sub) is an enabled, confirmed user: a store that
+// fills in only what it has gets codes sent.
 type User struct {
 	// Sub is the user's stable, unique, never reused identifier (Cognito's
 	// sub). The code store keys a user's recovery state by it. Required.
 	Sub string
 	// Username is the username as stored (its case preserved).
 	Username string
-	// Enabled is false for a disabled user.
-	Enabled bool
+	// Disabled is true for a disabled user, who cannot reset.
+	Disabled bool
 	// Status is the account status.
 	Status UserStatus
 	// Attributes holds Cognito-style attributes: email, email_verified

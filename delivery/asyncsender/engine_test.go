@@ -45,7 +45,7 @@ func engineWith(t *testing.T, sender recovery.Sender, obs recovery.Observer, opt
 	t.Helper()
 	users := memstore.NewUserStore()
 	users.CreateUser(context.Background(), recovery.DefaultPoolID, recovery.User{
-		Username: "alice", Enabled: true,
+		Username:   "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
 	}, "")
 	opts.Logger = slog.New(slog.DiscardHandler)

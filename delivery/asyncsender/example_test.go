@@ -20,7 +20,7 @@ func Example() {
 	ctx := context.Background()
 	users := memstore.NewUserStore()
 	users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{
-		Username: "alice", Enabled: true,
+		Username:   "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
 	}, "")
 	mail := capturesender.New() // smtpsender.New(...) in production

@@ -16,7 +16,7 @@ func Example() {
 	ctx := context.Background()
 	users := memstore.NewUserStore()
 	users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{
-		Username: "lena", Enabled: true,
+		Username:   "lena",
 		Attributes: map[string]string{"phone_number": "+4915550100", "phone_number_verified": "true"},
 	}, "")
 	sender := capturesender.New()

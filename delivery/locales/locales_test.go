@@ -98,11 +98,11 @@ func TestRenderEachLocale(t *testing.T) {
 			email := lang + "@example.com"
 			phone := map[string]string{"en": "+15550101", "de": "+15550102", "fr": "+15550103", "es": "+15550104"}[lang]
 			mustCreate(t, f.users, recovery.User{
-				Username: username + " " + lang, Enabled: true,
+				Username:   username + " " + lang,
 				Attributes: map[string]string{"email": email, "email_verified": "true", "locale": lang},
 			})
 			mustCreate(t, f.users, recovery.User{
-				Username: "sms-" + lang, Enabled: true,
+				Username:   "sms-" + lang,
 				Attributes: map[string]string{"phone_number": phone, "phone_number_verified": "true"},
 			})
 
@@ -153,7 +153,7 @@ func TestUnknownLocaleFallsBackToDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCreate(t, f.users, recovery.User{
-		Username: "it", Enabled: true,
+		Username:   "it",
 		Attributes: map[string]string{"email": "it@example.com", "email_verified": "true", "locale": "it"},
 	})
 	if _, err := f.engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "it"}); err != nil {

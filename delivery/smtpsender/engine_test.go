@@ -22,7 +22,7 @@ func TestHostileUsernameThroughTheEngine(t *testing.T) {
 	const hostile = "mallory\r\nBcc: x@y\r\n\r\n<script>alert(1)</script>"
 	users := memstore.NewUserStore()
 	if _, err := users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{
-		Username: hostile, Enabled: true,
+		Username:   hostile,
 		Attributes: map[string]string{"email": "mallory@example.com", "email_verified": "true"},
 	}, ""); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,6 @@ func setup(ctx context.Context, users *memstore.UserStore, sender *capturesender
 	}
 	_, err = users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{
 		Username: "alice",
-		Enabled:  true,
 		Status:   recovery.StatusConfirmed,
 		Attributes: map[string]string{
 			"email":          "alice@example.com",

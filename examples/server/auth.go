@@ -125,7 +125,7 @@ func (s *signIn) InitiateAuth(ctx context.Context, _ *http.Request, body []byte)
 	switch {
 	case !ok:
 		return nil, errBadCredentials
-	case !u.Enabled:
+	case u.Disabled:
 		return nil, apiError(recovery.NotAuthorizedException, "User is disabled.")
 	case u.Status == recovery.StatusResetRequired:
 		return nil, apiError(passwordResetRequired, "Password reset required for the user")

@@ -109,5 +109,5 @@ func (u seedUser) user() recovery.User {
 	if u.Enabled != nil {
 		enabled = *u.Enabled
 	}
-	return recovery.User{Username: u.Username, Enabled: enabled, Status: recovery.UserStatus(u.Status), Attributes: u.Attributes}
+	return recovery.User{Username: u.Username, Disabled: !enabled, Status: recovery.UserStatus(u.Status), Attributes: u.Attributes}
 }

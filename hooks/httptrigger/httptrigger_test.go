@@ -92,7 +92,7 @@ type env struct {
 func newEngine(t *testing.T, h recovery.Hooks) env {
 	t.Helper()
 	users := memstore.NewUserStore()
-	users.CreateUser(context.Background(), "us-east-1_Pool", recovery.User{Sub: "sub-alice", Username: "alice", Enabled: true,
+	users.CreateUser(context.Background(), "us-east-1_Pool", recovery.User{Sub: "sub-alice", Username: "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true", "locale": "en"}}, "")
 	sender := capturesender.New()
 	e, err := recovery.New(recovery.Config{

@@ -32,7 +32,7 @@ func TestSpansAndCounters(t *testing.T) {
 
 	ctx := context.Background()
 	users := memstore.NewUserStore()
-	users.CreateUser(ctx, "default", recovery.User{Username: "alice", Enabled: true,
+	users.CreateUser(ctx, "default", recovery.User{Username: "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"}}, "")
 	sender := capturesender.New()
 	e, err := recovery.New(recovery.Config{

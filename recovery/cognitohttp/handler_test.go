@@ -43,9 +43,9 @@ func newFixture(t testing.TB, mutate ...func(*recovery.Config)) *fixture {
 	f := &fixture{sender: capturesender.New(), users: memstore.NewUserStore()}
 	ctx := context.Background()
 	for _, u := range []recovery.User{
-		{Username: "alice", Enabled: true, Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"}},
-		{Username: "bob", Enabled: true, Attributes: map[string]string{"phone_number": "+15555550100", "phone_number_verified": "true"}},
-		{Username: "carol", Enabled: true, Status: recovery.StatusUnconfirmed, Attributes: map[string]string{}},
+		{Username: "alice", Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"}},
+		{Username: "bob", Attributes: map[string]string{"phone_number": "+15555550100", "phone_number_verified": "true"}},
+		{Username: "carol", Status: recovery.StatusUnconfirmed, Attributes: map[string]string{}},
 	} {
 		if u.Status == "" {
 			u.Status = recovery.StatusConfirmed

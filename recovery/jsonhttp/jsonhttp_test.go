@@ -29,7 +29,7 @@ func newFixture(t *testing.T, opts jsonhttp.Options, mutate ...func(*recovery.Co
 	t.Helper()
 	users := memstore.NewUserStore()
 	users.CreateUser(context.Background(), recovery.DefaultPoolID, recovery.User{
-		Username: "alice", Enabled: true,
+		Username:   "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
 	}, "")
 	f := &fixture{sender: capturesender.New()}

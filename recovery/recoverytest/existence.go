@@ -63,7 +63,7 @@ func existenceUsers() []recovery.User {
 		for i := 0; i+1 < len(attrs); i += 2 {
 			m[attrs[i]] = attrs[i+1]
 		}
-		return recovery.User{Username: name, Enabled: enabled, Status: recovery.StatusConfirmed, Attributes: m}
+		return recovery.User{Username: name, Disabled: !enabled, Status: recovery.StatusConfirmed, Attributes: m}
 	}
 	return []recovery.User{
 		u("bob", true, "email", "bob@example.com", "email_verified", "true", "phone_number", "+15555550101", "phone_number_verified", "true", "preferred_username", "bobby"),

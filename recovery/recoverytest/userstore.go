@@ -94,7 +94,7 @@ const (
 func seedUsers() []Seed {
 	return []Seed{
 		seedAlice: {Pool: poolA, PasswordHash: "hash-alice-1", User: recovery.User{
-			Sub: "0a11ce00-0000-4000-8000-00000000000a", Username: "Alice", Enabled: true,
+			Sub: "0a11ce00-0000-4000-8000-00000000000a", Username: "Alice",
 			Status: recovery.StatusConfirmed, EmailMFA: true,
 			Attributes: map[string]string{
 				recovery.AttrEmail: "Alice@Example.COM", recovery.AttrEmailVerified: "true",
@@ -104,7 +104,7 @@ func seedUsers() []Seed {
 			},
 		}},
 		seedUnicode: {Pool: poolA, PasswordHash: "hash-unicode-1", User: recovery.User{
-			Sub: "0b0b0b00-0000-4000-8000-00000000000b", Username: "Ünïcode", Enabled: true,
+			Sub: "0b0b0b00-0000-4000-8000-00000000000b", Username: "Ünïcode",
 			Status: recovery.StatusForceChangePassword,
 			Attributes: map[string]string{
 				recovery.AttrEmail: "uni@example.com", recovery.AttrEmailVerified: "false",
@@ -112,14 +112,14 @@ func seedUsers() []Seed {
 			},
 		}},
 		seedBob: {Pool: poolA, User: recovery.User{
-			Sub: "0c0c0c00-0000-4000-8000-00000000000c", Username: "bob", Enabled: false,
+			Sub: "0c0c0c00-0000-4000-8000-00000000000c", Username: "bob", Disabled: true,
 			Status: recovery.StatusResetRequired, SMSMFA: true,
 			Attributes: map[string]string{
 				recovery.AttrEmail: "bob@example.com", recovery.AttrPhoneNumber: "+15555550122",
 			},
 		}},
 		seedAliceB: {Pool: poolB, PasswordHash: "hash-alice-b-1", User: recovery.User{
-			Sub: "0d0d0d00-0000-4000-8000-00000000000d", Username: "alice", Enabled: true,
+			Sub: "0d0d0d00-0000-4000-8000-00000000000d", Username: "alice",
 			Status: recovery.StatusConfirmed,
 			Attributes: map[string]string{
 				recovery.AttrEmail: "alice@example.com", recovery.AttrEmailVerified: "true",
@@ -143,8 +143,8 @@ func userDiff(want, got recovery.User) string {
 	if got.Username != want.Username {
 		d = append(d, fmt.Sprintf("Username %q, want %q", got.Username, want.Username))
 	}
-	if got.Enabled != want.Enabled {
-		d = append(d, fmt.Sprintf("Enabled %v, want %v", got.Enabled, want.Enabled))
+	if got.Disabled != want.Disabled {
+		d = append(d, fmt.Sprintf("Disabled %v, want %v", got.Disabled, want.Disabled))
 	}
 	if got.Status != want.Status {
 		d = append(d, fmt.Sprintf("Status %q, want %q", got.Status, want.Status))

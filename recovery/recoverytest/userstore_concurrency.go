@@ -31,11 +31,11 @@ func testUserStoreCancelledContext(t *testing.T, s recovery.UserStore, seed []Se
 	}
 	if c, ok := s.(recovery.UserCreator); ok {
 		created := callCancelled(t, "CreateUser", func() error {
-			_, err := c.CreateUser(ctx, poolA, recovery.User{Sub: "0e0e0e00-0000-4000-8000-00000000000e", Username: "carol", Enabled: true, Status: recovery.StatusConfirmed}, "")
+			_, err := c.CreateUser(ctx, poolA, recovery.User{Sub: "0e0e0e00-0000-4000-8000-00000000000e", Username: "carol", Status: recovery.StatusConfirmed}, "")
 			return err
 		})
 		if created {
-			wantFound(t, s, poolA, "carol", recovery.User{Sub: "0e0e0e00-0000-4000-8000-00000000000e", Username: "carol", Enabled: true, Status: recovery.StatusConfirmed})
+			wantFound(t, s, poolA, "carol", recovery.User{Sub: "0e0e0e00-0000-4000-8000-00000000000e", Username: "carol", Status: recovery.StatusConfirmed})
 		}
 	}
 	wantFound(t, s, poolA, "alice", alice)

@@ -23,7 +23,7 @@ func creator(t *testing.T, s recovery.UserStore) recovery.UserCreator {
 func testCreateUser(t *testing.T, s recovery.UserStore, seed []Seed) {
 	c := creator(t, s)
 	carol := recovery.User{
-		Sub: "0e0e0e00-0000-4000-8000-00000000000e", Username: "Carol", Enabled: true,
+		Sub: "0e0e0e00-0000-4000-8000-00000000000e", Username: "Carol",
 		Status: recovery.StatusResetRequired,
 		Attributes: map[string]string{
 			recovery.AttrEmail: "carol@example.com", recovery.AttrEmailVerified: "true",
@@ -52,7 +52,7 @@ func testCreateUser(t *testing.T, s recovery.UserStore, seed []Seed) {
 	// Without a Sub the store assigns one, different each time.
 	subs := map[string]bool{}
 	for _, name := range []string{"frank", "grace"} {
-		u := recovery.User{Username: name, Enabled: true, Status: recovery.StatusConfirmed}
+		u := recovery.User{Username: name, Status: recovery.StatusConfirmed}
 		got, err := c.CreateUser(t.Context(), poolA, u, "")
 		if err != nil {
 			t.Errorf("CreateUser(%q, %q) without a Sub: error %v", poolA, name, err)
@@ -72,7 +72,7 @@ func testCreateUser(t *testing.T, s recovery.UserStore, seed []Seed) {
 	}
 
 	// Usernames and aliases are unique per pool only.
-	dup := recovery.User{Sub: "0f0f0f00-0000-4000-8000-00000000000f", Username: "Alice", Enabled: true, Status: recovery.StatusConfirmed,
+	dup := recovery.User{Sub: "0f0f0f00-0000-4000-8000-00000000000f", Username: "Alice", Status: recovery.StatusConfirmed,
 		Attributes: map[string]string{recovery.AttrEmail: "carol@example.com", recovery.AttrEmailVerified: "true"}}
 	if _, err := c.CreateUser(t.Context(), poolB+"-new", dup, ""); err != nil {
 		t.Errorf("CreateUser in a new pool of a username and email used in other pools: error %v", err)
@@ -91,7 +91,7 @@ func testCreateUserConflicts(t *testing.T, s recovery.UserStore, seed []Seed) {
 	subs := 0
 	newUser := func(username string, attrs ...string) recovery.User {
 		subs++
-		u := recovery.User{Sub: fmt.Sprintf("0f0f0f00-0000-4000-8000-0000000000%02x", subs), Username: username, Enabled: true, Status: recovery.StatusConfirmed, Attributes: map[string]string{}}
+		u := recovery.User{Sub: fmt.Sprintf("0f0f0f00-0000-4000-8000-0000000000%02x", subs), Username: username, Status: recovery.StatusConfirmed, Attributes: map[string]string{}}
 		for i := 0; i+1 < len(attrs); i += 2 {
 			u.Attributes[attrs[i]] = attrs[i+1]
 		}
@@ -145,7 +145,7 @@ func testCreateUserConcurrent(t *testing.T, s recovery.UserStore, _ []Seed) {
 	sub := func(i int) string { return fmt.Sprintf("1a1a1a00-0000-4000-8000-0000000000%02x", i) }
 	forms := []string{"zed", "ZED", "Zed", "ｚｅｄ"}
 	users, errs := concurrently(t, n, func(ctx context.Context, i int) (recovery.User, error) {
-		return c.CreateUser(ctx, poolA, recovery.User{Sub: sub(i), Username: forms[i%len(forms)], Enabled: true, Status: recovery.StatusConfirmed}, "")
+		return c.CreateUser(ctx, poolA, recovery.User{Sub: sub(i), Username: forms[i%len(forms)], Status: recovery.StatusConfirmed}, "")
 	})
 	winner := -1
 	for i, err := range errs {
@@ -166,7 +166,7 @@ func testCreateUserConcurrent(t *testing.T, s recovery.UserStore, _ []Seed) {
 
 	// The same for a verified email under different usernames.
 	users, errs = concurrently(t, n, func(ctx context.Context, i int) (recovery.User, error) {
-		return c.CreateUser(ctx, poolA, recovery.User{Sub: sub(n + i), Username: fmt.Sprintf("yan%d", i), Enabled: true, Status: recovery.StatusConfirmed,
+		return c.CreateUser(ctx, poolA, recovery.User{Sub: sub(n + i), Username: fmt.Sprintf("yan%d", i), Status: recovery.StatusConfirmed,
 			Attributes: map[string]string{recovery.AttrEmail: "yan@example.com", recovery.AttrEmailVerified: "true"}}, "")
 	})
 	winner = -1

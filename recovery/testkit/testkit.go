@@ -77,7 +77,7 @@ func New(t testing.TB, configure ...func(*recovery.Config)) *Kit {
 // email, with the password "Old-passw0rd!", and returns it.
 func (k *Kit) AddUser(email string) recovery.User {
 	k.t.Helper()
-	return k.Add(recovery.User{Username: email, Enabled: true, Attributes: map[string]string{
+	return k.Add(recovery.User{Username: email, Attributes: map[string]string{
 		recovery.AttrEmail: email, recovery.AttrEmailVerified: "true",
 	}}, "Old-passw0rd!")
 }

@@ -63,7 +63,7 @@ func newInstance(t testing.TB, pool *pgxpool.Pool, opts pgxstore.Options, policy
 func seedUser(t testing.TB, users *pgxstore.UserStore, name string) recovery.User {
 	t.Helper()
 	return must[recovery.User](t)(users.UpsertUser(context.Background(), recovery.DefaultPoolID, recovery.User{
-		Username: name, Enabled: true,
+		Username:   name,
 		Attributes: map[string]string{recovery.AttrEmail: name + "@example.com", recovery.AttrEmailVerified: "true"},
 	}, "insecure-sha256$old"))
 }

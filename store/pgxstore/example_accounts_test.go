@@ -70,7 +70,7 @@ func (s accountsStore) FindUser(ctx context.Context, _ string, q recovery.UserQu
 	if err != nil {
 		return recovery.User{}, err
 	}
-	u.Enabled = !disabled
+	u.Disabled = disabled
 	u.Status = recovery.StatusConfirmed
 	u.Attributes = map[string]string{}
 	if email != nil {

@@ -182,7 +182,7 @@ func TestOneStatementOneRoundTrip(t *testing.T) {
 	limiter := must[*pgxstore.Limiter](t)(pgxstore.NewLimiter(pool, opts))
 	users := must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts))
 	users = users.WithCodeStore(codes)
-	alice := must[recovery.User](t)(users.UpsertUser(t.Context(), "p", recovery.User{Username: "alice", Enabled: true,
+	alice := must[recovery.User](t)(users.UpsertUser(t.Context(), "p", recovery.User{Username: "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"}}, "h1"))
 
 	now := base
@@ -413,7 +413,7 @@ func TestCallerTransaction(t *testing.T) {
 	ctx := t.Context()
 	codes := must[*pgxstore.CodeStore](t)(pgxstore.NewCodeStore(pool, opts))
 	users := must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts))
-	alice := must[recovery.User](t)(users.UpsertUser(ctx, "p", recovery.User{Username: "alice", Enabled: true}, "h1"))
+	alice := must[recovery.User](t)(users.UpsertUser(ctx, "p", recovery.User{Username: "alice"}, "h1"))
 	key := recovery.UserKey(alice.Sub)
 	if out := issue(t, codes, key, hk("1"), base, base.Add(time.Hour), lenient); out != recovery.OutcomeOK {
 		t.Fatal(out)

@@ -135,7 +135,7 @@ func (s *TableUserStore) FindUser(ctx context.Context, _ string, q recovery.User
 	if err != nil {
 		return recovery.User{}, interpretError(ctx, "FindUser", err)
 	}
-	u := recovery.User{Sub: sub, Enabled: enabled, Status: recovery.StatusConfirmed, Attributes: map[string]string{}}
+	u := recovery.User{Sub: sub, Disabled: !enabled, Status: recovery.StatusConfirmed, Attributes: map[string]string{}}
 	if username != nil {
 		u.Username = *username
 	} else {

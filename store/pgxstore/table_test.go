@@ -52,11 +52,11 @@ func TestTableUserStore(t *testing.T) {
 	}
 	for _, id := range []string{"alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.com"} {
 		u, err := find(id)
-		if err != nil || u.Sub != "1" || !u.Enabled || u.Attributes["email"] != "Alice@Example.com" || u.Attributes["email_verified"] != "true" || u.Status != recovery.StatusConfirmed {
+		if err != nil || u.Sub != "1" || u.Disabled || u.Attributes["email"] != "Alice@Example.com" || u.Attributes["email_verified"] != "true" || u.Status != recovery.StatusConfirmed {
 			t.Fatalf("FindUser(%s) = %+v, %v", id, u, err)
 		}
 	}
-	if u, err := find("bob@example.com"); err != nil || u.Enabled {
+	if u, err := find("bob@example.com"); err != nil || !u.Disabled {
 		t.Fatalf("the disabled account: %+v, %v", u, err)
 	}
 	// Without FindBySub, "1" is no identifier of account 1; "42" is an

@@ -149,10 +149,11 @@ func (s *UserStore) FindUser(ctx context.Context, pool string, q recovery.UserQu
 		status                       string
 		email, phone, preferred      *string
 		emailVerified, phoneVerified bool
+		enabled                      bool
 		attrs                        map[string]string
 	)
 	err := queryRow(ctx, s.db, s.find, []any{pool, q.Key},
-		&u.Sub, &u.Username, &u.Enabled, &status, &email, &emailVerified, &phone, &phoneVerified,
+		&u.Sub, &u.Username, &enabled, &status, &email, &emailVerified, &phone, &phoneVerified,
 		&preferred, &attrs, &u.SMSMFA, &u.EmailMFA)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return recovery.User{}, recovery.ErrUserNotFound
@@ -160,6 +161,7 @@ func (s *UserStore) FindUser(ctx context.Context, pool string, q recovery.UserQu
 	if err != nil {
 		return recovery.User{}, interpretError(ctx, "FindUser", err)
 	}
+	u.Disabled = !enabled
 	u.Status = recovery.UserStatus(status)
 	if attrs == nil {
 		attrs = make(map[string]string, 6)
@@ -277,7 +279,7 @@ func (s *UserStore) CreateUser(ctx context.Context, pool string, u recovery.User
 	err := queryRow(ctx, s.db, s.create, []any{
 		pool, u.Sub, recovery.FoldIdentifier(u.Sub), u.Username, recovery.FoldIdentifier(u.Username),
 		r.email, r.emailVerified, r.phone, r.phoneVerified, r.preferred,
-		u.Enabled, string(u.Status), nullIfEmpty(passwordHash), r.others, u.SMSMFA, u.EmailMFA,
+		!u.Disabled, string(u.Status), nullIfEmpty(passwordHash), r.others, u.SMSMFA, u.EmailMFA,
 		r.aliasKeys, r.aliasAttrs,
 	}, &sub)
 	if err != nil {
@@ -313,7 +315,7 @@ func (s *UserStore) UpsertUser(ctx context.Context, pool string, u recovery.User
 	err := queryRow(ctx, s.db, s.upsert, []any{
 		pool, sub, newSub, recovery.FoldIdentifier(newSub), u.Username, recovery.FoldIdentifier(u.Username),
 		r.email, r.emailVerified, r.phone, r.phoneVerified, r.preferred,
-		u.Enabled, string(u.Status), nullIfEmpty(passwordHash), r.others, u.SMSMFA, u.EmailMFA,
+		!u.Disabled, string(u.Status), nullIfEmpty(passwordHash), r.others, u.SMSMFA, u.EmailMFA,
 		r.aliasKeys, r.aliasAttrs,
 	}, &got)
 	if err != nil {

@@ -149,7 +149,7 @@ func seedUsers(b *testing.B, n int) (*memstore.UserStore, []string) {
 	for i := range names {
 		names[i] = fmt.Sprintf("user%07d", i)
 		if _, err := users.CreateUser(context.Background(), "default", recovery.User{
-			Username: names[i], Enabled: true,
+			Username:   names[i],
 			Attributes: map[string]string{"email": names[i] + "@example.com", "email_verified": "true"},
 		}, ""); err != nil {
 			b.Fatal(err)

@@ -21,7 +21,7 @@ func TestEngine(t *testing.T) {
 	ctx := t.Context()
 	users := memstore.NewUserStore()
 	if _, err := users.CreateUser(ctx, "default", recovery.User{
-		Username: "alice", Enabled: true,
+		Username:   "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
 	}, ""); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func Example() {
 
 	users := memstore.NewUserStore()
 	users.CreateUser(ctx, "default", recovery.User{
-		Username: "alice", Enabled: true,
+		Username:   "alice",
 		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
 	}, "")
 	sender := capturesender.New()

@@ -127,7 +127,7 @@ func (r *faultRun) seedUsers(ctx context.Context) {
 		initial := fmt.Sprintf("Initial-%s-%d!", r.ph.name, i)
 		hash, _ := r.hasher.Hash(initial)
 		u, err := r.cfg.Seed(ctx, r.pool, recovery.User{
-			Username: name, Enabled: true, Status: recovery.StatusConfirmed,
+			Username: name, Status: recovery.StatusConfirmed,
 			Attributes: map[string]string{recovery.AttrEmail: name + "@example.com", recovery.AttrEmailVerified: "true"},
 		}, hash)
 		if err != nil || u.Sub == "" {

@@ -29,7 +29,7 @@ func Engine(t testing.TB, users recovery.UserStore, codes recovery.CodeStore, n 
 	for i := range n {
 		name := fmt.Sprintf("known-%05d", i)
 		if _, err := creator.CreateUser(context.Background(), recovery.DefaultPoolID, recovery.User{
-			Username: name, Enabled: true,
+			Username:   name,
 			Attributes: map[string]string{recovery.AttrEmail: name + "@example.com", recovery.AttrEmailVerified: "true"},
 		}, ""); err != nil {
 			t.Fatal(err)
