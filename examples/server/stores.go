@@ -33,6 +33,9 @@ func postgresBackend(ctx context.Context, url string, log *slog.Logger) (*backen
 	if err := pgxstore.Migrate(ctx, pool, opts); err != nil {
 		return fail(fmt.Errorf("migrating: %w", err))
 	}
+	if err := pgxstore.MigrateUsers(ctx, pool, opts); err != nil {
+		return fail(fmt.Errorf("migrating the user tables: %w", err))
+	}
 	codes, err := pgxstore.NewCodeStore(pool, opts)
 	if err != nil {
 		return fail(err)

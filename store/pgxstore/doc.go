@@ -1,6 +1,8 @@
 // Package pgxstore keeps the recovery engine's state in PostgreSQL through
 // pgx v5: a recovery.CodeStore (CodeStore), a recovery.RequestLimiter
-// (Limiter) and a reference recovery.UserStore (UserStore). Any number of
+// (Limiter), a recovery.UserStore over the users table your service already
+// has (TableUserStore), and a reference user store with tables of its own
+// (UserStore). Any number of
 // app instances can share one database: every call is one atomic statement,
 // and every row carries the user pool ID, so one schema serves several
 // pools.
@@ -10,25 +12,31 @@
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	...
 //	opts := pgxstore.Options{Schema: "recovery"} // default "public"
-//	if err := pgxstore.Migrate(ctx, pool, opts); err != nil { ... }
+//	if err := pgxstore.Migrate(ctx, pool, opts); err != nil { ... } // codes and limits only
 //	codes, err := pgxstore.NewCodeStore(pool, opts)
-//	users, err := pgxstore.NewUserStore(pool, opts)
-//	users = users.WithCodeStore(codes) // SetPassword also voids codes
+//	users, err := pgxstore.NewTableUserStore(ctx, pool, pgxstore.Table{
+//		Name: "accounts", Sub: "id", Email: "email", EmailVerified: "email_verified",
+//		PasswordHash: "password_hash", Disabled: "disabled",
+//	})
+//	users = users.WithCodeStore(codes) // the code is consumed with the password change
 //	limiter, err := pgxstore.NewLimiter(pool, opts)
 //
-// Migrate is idempotent and safe to run from every instance at start-up (an
-// advisory lock serializes it; applied versions are recorded in
-// recovery_migrations). The stores take a DBTX: a *pgxpool.Pool, a
-// *pgx.Conn or a pgx.Tx, so their statements can join a transaction of your
-// own.
+// Migrate creates the code store's and the limiter's tables, nothing else.
+// A service without a users table of its own calls MigrateUsers too and
+// uses NewUserStore. Both are idempotent and safe to run from every
+// instance at start-up (an advisory lock serializes them; applied versions
+// are recorded in recovery_migrations and recovery_user_migrations). The
+// stores take a DBTX: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx, so their
+// statements can join a transaction of your own.
 //
 // # Where the SQL is
 //
 // Every statement lives in a .sql file of this package with a header saying
 // what it takes and returns. The schema, with the PL/pgSQL functions that
-// implement the code store and the limiter, is in migrations/ (for example
-// migrations/001_init.up.sql), exported as the fs.FS Migrations for
-// migration tools of your own (golang-migrate, goose, Atlas, ...); each
+// implement the code store and the limiter, is in migrations/codes/ (for
+// example migrations/codes/001_init.up.sql), exported as CodeMigrations()
+// for migration tools of your own (golang-migrate, goose, Atlas, ...), and
+// the reference user tables in migrations/users/ (UserMigrations()); each
 // NNN_name.up.sql has a NNN_name.down.sql. Their table and function names
 // carry a /* TEMPLATE: schema */ marker that Migrate replaces with the
 // schema; replace it likewise, or leave it (it is a comment) and run the
@@ -42,21 +50,23 @@
 //
 //   - recovery_codes: one row per (pool, user_key), the recovery record of
 //     recovery.CodeStore: key_id, hash, expires_at and used for the current
-//     code; events, the budget events (timestamptz[], ascending, at most
-//     Budget of them); failures, last_failure_at and locked_until for the
+//     code; issues and misses, the times of the recent issues and failed
+//     checks (timestamptz[], ascending, at most Budget and FailureBudget of
+//     them); failures, last_failure_at and locked_until for the
 //     failure streak; lapses_at, when the row can be forgotten, indexed for
 //     the sweep.
 //   - recovery_limits: one row per (pool, key), a request counter.
-//   - recovery_users and recovery_user_aliases: the reference user store;
-//     see UserStore.
-//   - recovery_migrations: the applied migration versions.
+//   - recovery_users and recovery_user_aliases: the reference user store
+//     (MigrateUsers); see UserStore.
+//   - recovery_migrations and recovery_user_migrations: the applied
+//     versions of each track.
 //
 // # One statement, one round trip
 //
 // CodeStore.Issue is SELECT recovery_issue(...) and CodeStore.Check is
 // SELECT recovery_check(...): PL/pgSQL functions that lock the user's row
 // (SELECT ... FOR UPDATE, or INSERT ... ON CONFLICT DO NOTHING for a new
-// one), apply the rules of recovery.CodeStore in order (lock, budget, code)
+// one), apply the rules of recovery.CodeStore in order (lock, budgets, code)
 // and write the row back, inside the one statement. Under READ COMMITTED,
 // PostgreSQL's default, concurrent calls for one user queue on the row lock
 // and run one after the other; nothing can fail with a serialization error,

@@ -30,7 +30,7 @@ func interpretError(ctx context.Context, op string, err error) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case sqlstateUndefinedTable, sqlstateUndefinedFunction, sqlstateInvalidSchemaName:
-			return fmt.Errorf("pgxstore: %s: %w (has pgxstore.Migrate run with the same Options.Schema?)", op, err)
+			return fmt.Errorf("pgxstore: %s: %w (has pgxstore.Migrate run with the same Options.Schema? The reference user tables need MigrateUsers too)", op, err)
 		}
 	}
 	return fmt.Errorf("pgxstore: %s: %w", op, err)

@@ -15,8 +15,9 @@ import (
 	"github.com/recoverykit/recoverykit/store/pgxstore"
 )
 
-// Wire the engine to PostgreSQL: migrate at start-up, then build the three
-// stores on one pool. (It needs a server, so it only compiles here.)
+// Wire the engine to PostgreSQL, users included: migrate at start-up (the
+// reference user tables too), then build the three stores on one pool. (It
+// needs a server, so it only compiles here.)
 func Example() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -27,6 +28,9 @@ func Example() {
 
 	opts := pgxstore.Options{Schema: "recovery"}
 	if err := pgxstore.Migrate(ctx, pool, opts); err != nil {
+		log.Fatal(err)
+	}
+	if err := pgxstore.MigrateUsers(ctx, pool, opts); err != nil {
 		log.Fatal(err)
 	}
 	codes, err := pgxstore.NewCodeStore(pool, opts)
@@ -57,19 +61,18 @@ func Example() {
 	fmt.Println(err)
 }
 
-// The SQL files, for a migration tool of your own.
-func ExampleMigrations() {
-	names, _ := fs.Glob(pgxstore.Migrations, "*.sql")
-	for _, n := range names {
-		fmt.Println(n)
+// The SQL files, for a migration tool of your own: the code store's, and
+// the reference user tables' (only if your users live there).
+func ExampleCodeMigrations() {
+	for _, track := range []fs.FS{pgxstore.CodeMigrations(), pgxstore.UserMigrations()} {
+		names, _ := fs.Glob(track, "*.up.sql")
+		fmt.Println(names)
 	}
-	fmt.Println("latest version:", pgxstore.LatestVersion)
+	fmt.Println("versions:", pgxstore.CodeSchemaVersion, pgxstore.UserSchemaVersion)
 	// Output:
-	// 001_init.down.sql
-	// 001_init.up.sql
-	// 002_budgets.down.sql
-	// 002_budgets.up.sql
-	// latest version: 2
+	// [001_init.up.sql 002_budgets.up.sql]
+	// [001_init.up.sql]
+	// versions: 2 1
 }
 
 // Seed users from a JSON file, as an example server might at start-up.

@@ -14,31 +14,37 @@ import (
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 )
 
-// TestMigrationFiles checks the embedded set: names, versions, down files,
-// and a header comment on every file.
+// TestMigrationFiles checks the embedded sets: names, versions, down
+// files, the version constants, and a header comment on every file.
 func TestMigrationFiles(t *testing.T) {
-	ms, err := loadMigrations(Migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) != LatestVersion || LatestVersion < 1 {
-		t.Errorf("%d migrations, LatestVersion %d", len(ms), LatestVersion)
-	}
-	err = fs.WalkDir(Migrations, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(Migrations, path)
+	for _, tr := range []struct {
+		dir     string
+		files   fs.FS
+		version int
+	}{{"codes", CodeMigrations(), CodeSchemaVersion}, {"users", UserMigrations(), UserSchemaVersion}} {
+		ms, err := loadMigrations(tr.files)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(b), "-- "+path+":") {
-			t.Errorf("migration %s does not start with a header comment naming it", path)
+		if len(ms) != tr.version || tr.version < 1 {
+			t.Errorf("%s: %d migrations, version constant %d", tr.dir, len(ms), tr.version)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		err = fs.WalkDir(tr.files, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(tr.files, path)
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(string(b), "-- "+tr.dir+"/"+path+":") {
+				t.Errorf("migration %s/%s does not start with a header comment naming it", tr.dir, path)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, bad := range []fstest.MapFS{
 		{"001_init.up.sql": {}, "001_init.down.sql": {}, "003_x.up.sql": {}, "003_x.down.sql": {}},
@@ -122,6 +128,9 @@ func TestGenericPlans(t *testing.T) {
 	rand.Read(b[:])
 	schema := "pgxstore_test_" + hex.EncodeToString(b[:])
 	defer conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	if err := MigrateUsers(ctx, conn, Options{Schema: schema}); err != nil {
+		t.Fatal(err)
+	}
 	if err := Migrate(ctx, conn, Options{Schema: schema}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// migration is one versioned up file of Migrations.
+// migration is one versioned up file of a track.
 type migration struct {
 	version int
 	name    string // the file name
@@ -61,23 +61,34 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ups, nil
 }
 
-// LatestVersion is the version of the newest migration in Migrations: the
-// version Migrate brings a schema to.
-var LatestVersion = func() int {
-	ms, err := loadMigrations(Migrations)
-	if err != nil {
-		panic(err) // a broken embedded set; TestMigrationFiles catches it first
-	}
-	return len(ms)
-}()
+// The versions Migrate and MigrateUsers bring a schema to: the newest
+// migration of CodeMigrations and of UserMigrations (a test checks that
+// they agree with the files).
+const (
+	CodeSchemaVersion = 2
+	UserSchemaVersion = 1
+)
+
+// track is one versioned series of migrations and the table recording it.
+type track struct {
+	files   func() fs.FS
+	history string // the table that records the applied versions
+}
+
+var (
+	codesTrack = track{CodeMigrations, "recovery_migrations"}
+	usersTrack = track{UserMigrations, "recovery_user_migrations"}
+)
 
 // migrateLockKey names the advisory lock that serializes Migrate per schema.
 const migrateLockKey = "recoverykit/pgxstore/migrate:"
 
-// Migrate brings opts.Schema to LatestVersion: it creates the schema if it
-// does not exist, then applies, in order, each migration of Migrations not
-// yet recorded in the schema's recovery_migrations table, recording it
-// there. Everything happens in one transaction that first takes a
+// Migrate brings opts.Schema to CodeSchemaVersion, with the tables and
+// functions of the code store and the request limiter, and nothing else: it
+// creates the schema if it does not exist, then applies, in order, each
+// migration of CodeMigrations not yet recorded in the schema's
+// recovery_migrations table, recording it there. The reference user tables
+// come only with MigrateUsers. Everything happens in one transaction that first takes a
 // transaction-scoped advisory lock for the schema, so Migrate is idempotent
 // and safe to call from every instance at start-up: concurrent calls wait
 // for each other, and all but the first find nothing to do. A schema at a
@@ -88,26 +99,41 @@ const migrateLockKey = "recoverykit/pgxstore/migrate:"
 // caller's transaction ends). The role needs CREATE on the database when
 // the schema does not exist yet, and on the schema otherwise.
 func Migrate(ctx context.Context, db Beginner, opts Options) error {
-	opts, err := prepare("Migrate", db, opts)
+	return runTrack(ctx, "Migrate", db, opts, codesTrack)
+}
+
+// MigrateUsers brings opts.Schema to UserSchemaVersion of the reference
+// user store (NewUserStore's recovery_users and recovery_user_aliases), as
+// Migrate does for the code store, recording its versions in
+// recovery_user_migrations. Call it only if your users live there rather
+// than in a table of your own (NewTableUserStore).
+func MigrateUsers(ctx context.Context, db Beginner, opts Options) error {
+	return runTrack(ctx, "MigrateUsers", db, opts, usersTrack)
+}
+
+func runTrack(ctx context.Context, op string, db Beginner, opts Options, t track) error {
+	opts, err := prepare(op, db, opts)
 	if err != nil {
 		return err
 	}
-	ms, err := loadMigrations(Migrations)
+	ms, err := loadMigrations(t.files())
 	if err != nil {
 		return err
 	}
 	tx, err := db.Begin(ctx)
 	if err != nil {
-		return interpretError(ctx, "Migrate", err)
+		return interpretError(ctx, op, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it does nothing
-	if err := migrate(ctx, tx, opts.Schema, ms); err != nil {
-		return interpretError(ctx, "Migrate", err)
+	if err := migrate(ctx, tx, opts.Schema, t.history, ms); err != nil {
+		return interpretError(ctx, op, err)
 	}
-	return interpretError(ctx, "Migrate", tx.Commit(ctx))
+	return interpretError(ctx, op, tx.Commit(ctx))
 }
 
-func migrate(ctx context.Context, tx DBTX, schema string, ms []migration) error {
+func migrate(ctx context.Context, tx DBTX, schema, history string, ms []migration) error {
+	// One lock per schema for both tracks: the user track's
+	// user_set_password_codes reads the code track's tables.
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", migrateLockKey+schema); err != nil {
 		return fmt.Errorf("taking the migration lock: %w", err)
 	}
@@ -123,16 +149,17 @@ func migrate(ctx context.Context, tx DBTX, schema string, ms []migration) error 
 		}
 	}
 	q := qualifier(schema)
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+q+`recovery_migrations (
+	table := q + history
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
 		version    integer     PRIMARY KEY,
 		name       text        NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now()
 	)`); err != nil {
-		return fmt.Errorf("creating %srecovery_migrations: %w", q, err)
+		return fmt.Errorf("creating %s: %w", table, err)
 	}
-	rows, err := tx.Query(ctx, "SELECT version FROM "+q+"recovery_migrations")
+	rows, err := tx.Query(ctx, "SELECT version FROM "+table)
 	if err != nil {
-		return fmt.Errorf("reading %srecovery_migrations: %w", q, err)
+		return fmt.Errorf("reading %s: %w", table, err)
 	}
 	applied := map[int]bool{}
 	for rows.Next() {
@@ -144,7 +171,7 @@ func migrate(ctx context.Context, tx DBTX, schema string, ms []migration) error 
 		applied[v] = true
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading %srecovery_migrations: %w", q, err)
+		return fmt.Errorf("reading %s: %w", table, err)
 	}
 	for _, m := range ms {
 		if applied[m.version] {
@@ -155,7 +182,7 @@ func migrate(ctx context.Context, tx DBTX, schema string, ms []migration) error 
 		if _, err := tx.Exec(ctx, render(m.sql, schemaMarker, schema)); err != nil {
 			return fmt.Errorf("applying %s: %w", m.name, err)
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO "+q+"recovery_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
 			return fmt.Errorf("recording %s: %w", m.name, err)
 		}
 	}

@@ -74,6 +74,9 @@ func newSchema(t testing.TB, pool *pgxpool.Pool) pgxstore.Options {
 	if err := pgxstore.Migrate(ctx, pool, opts); err != nil {
 		t.Fatalf("Migrate(%q): %v", opts.Schema, err)
 	}
+	if err := pgxstore.MigrateUsers(ctx, pool, opts); err != nil {
+		t.Fatalf("MigrateUsers(%q): %v", opts.Schema, err)
+	}
 	return opts
 }
 

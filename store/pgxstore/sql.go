@@ -8,20 +8,26 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/codes/*.sql migrations/users/*.sql
 var migrationFiles embed.FS
 
 //go:embed queries/*.sql
 var queryFiles embed.FS
 
-// Migrations holds the versioned SQL files that Migrate applies
-// (001_init.up.sql, ...) and their .down.sql counterparts, for migration
-// tools of your own. Each name is NNN_name.up.sql or NNN_name.down.sql, NNN
-// the version. The files mark every table and function name with
-// /* TEMPLATE: schema */: replace the marker with the quoted schema and a
-// dot ("recovery".), or leave it and run the file with that schema first in
-// search_path.
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
+// CodeMigrations returns the versioned SQL files that Migrate applies
+// (001_init.up.sql, 002_budgets.up.sql, ...) with their .down.sql
+// counterparts, for migration tools of your own: the code store's and the
+// request limiter's tables and functions. Each name is NNN_name.up.sql or
+// NNN_name.down.sql, NNN the version. The files mark every table and
+// function name with /* TEMPLATE: schema */: replace the marker with the
+// quoted schema and a dot ("recovery".), or leave it and run the file with
+// that schema first in search_path.
+func CodeMigrations() fs.FS { return mustSub(migrationFiles, "migrations/codes") }
+
+// UserMigrations returns the files MigrateUsers applies: the reference user
+// store's tables (recovery_users, recovery_user_aliases), a track of its
+// own, versioned from 001 and named and marked as CodeMigrations' files.
+func UserMigrations() fs.FS { return mustSub(migrationFiles, "migrations/users") }
 
 func mustSub(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)

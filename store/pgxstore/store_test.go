@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"strings"
 	"sync"
@@ -123,8 +124,21 @@ func TestMigrateConcurrentlyAndTwice(t *testing.T) {
 	if err := pool.QueryRow(ctx, q).Scan(&n, &latest); err != nil {
 		t.Fatal(err)
 	}
-	if n != pgxstore.LatestVersion || latest != pgxstore.LatestVersion {
-		t.Errorf("recovery_migrations holds %d rows up to version %d, want %d up to %d", n, latest, pgxstore.LatestVersion, pgxstore.LatestVersion)
+	if n != pgxstore.CodeSchemaVersion || latest != pgxstore.CodeSchemaVersion {
+		t.Errorf("recovery_migrations holds %d rows up to version %d, want %d up to %d", n, latest, pgxstore.CodeSchemaVersion, pgxstore.CodeSchemaVersion)
+	}
+	// Migrate makes the code store's tables only.
+	var users *string
+	if err := pool.QueryRow(ctx, "SELECT to_regclass($1)::text", opts.Schema+".recovery_users").Scan(&users); err != nil || users != nil {
+		t.Errorf("Migrate created recovery_users (%v, %v): the reference user tables come with MigrateUsers only", users, err)
+	}
+	for i := range 2 {
+		if err := pgxstore.MigrateUsers(ctx, pool, opts); err != nil {
+			t.Fatalf("MigrateUsers (%d): %v", i+1, err)
+		}
+	}
+	if err := pool.QueryRow(ctx, "SELECT to_regclass($1)::text", opts.Schema+".recovery_users").Scan(&users); err != nil || users == nil {
+		t.Errorf("MigrateUsers did not create recovery_users: %v", err)
 	}
 
 	// In the caller's transaction: rolled back, it leaves nothing.
@@ -490,5 +504,40 @@ func TestHashComparison(t *testing.T) {
 		if g != c.want {
 			t.Errorf("recovery_hash_equal(%x, %x) = %v, want %v", c.a, c.b, g, c.want)
 		}
+	}
+}
+
+// TestUpgradeFromOneTrack: a schema migrated before the user tables had a
+// track of their own holds them already, with version 1 recorded for the
+// code store; Migrate and MigrateUsers bring it up to date without
+// stumbling on what exists.
+func TestUpgradeFromOneTrack(t *testing.T) {
+	pool := newPool(t, 2)
+	opts := pgxstore.Options{Schema: randomSchema()}
+	t.Cleanup(func() { dropSchema(t, pool, opts.Schema) })
+	ctx := t.Context()
+	q := pgx.Identifier{opts.Schema}.Sanitize()
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+q+"; CREATE TABLE "+q+".recovery_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO "+q+".recovery_migrations (version, name) VALUES (1, '001_init.up.sql')"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		files fs.FS
+		name  string
+	}{{pgxstore.CodeMigrations(), "001_init.up.sql"}, {pgxstore.UserMigrations(), "001_init.up.sql"}} {
+		b := must[[]byte](t)(fs.ReadFile(f.files, f.name))
+		sql := strings.ReplaceAll(string(b), "/* TEMPLATE: schema */", q+".")
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pgxstore.Migrate(ctx, pool, opts); err != nil {
+		t.Fatalf("Migrate on a one-track schema: %v", err)
+	}
+	if err := pgxstore.MigrateUsers(ctx, pool, opts); err != nil {
+		t.Fatalf("MigrateUsers on a schema that has the user tables: %v", err)
+	}
+	users := must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts))
+	if _, err := users.CreateUser(ctx, "p", recovery.User{Username: "alice"}, ""); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
--- 002_budgets.down.sql: back to version 1's functions and columns. Failed
+-- codes/002_budgets.down.sql: back to version 1's functions and columns. Failed
 -- checks are forgotten (version 1 kept them among its events). Replace
 -- /* TEMPLATE: schema */ as for the up file; then run the function
 -- definitions of 001_init.up.sql again (recovery_codes_lapse, recovery_issue

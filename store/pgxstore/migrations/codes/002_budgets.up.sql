@@ -1,4 +1,4 @@
--- 002_budgets.up.sql: the code store, version 2.
+-- codes/002_budgets.up.sql: the code store, version 2.
 --
 -- Issues and failed checks get budgets of their own (a code is issued only
 -- while a failed check is still allowed, so every code sent can be
