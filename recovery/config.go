@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -73,6 +74,12 @@ type Config struct {
 	PasswordPolicy PasswordPolicy
 	// Hasher hashes new passwords. Default: Argon2id with OWASP's parameters.
 	Hasher PasswordHasher
+	// MaxConcurrentHashes bounds how many password hashes (a new password,
+	// or a history check) Confirm computes at once; more wait their turn,
+	// or give up when their context ends. argon2id takes 19 MiB and tens of
+	// milliseconds each, so without a bound a burst of resets is a burst
+	// of memory. Default runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
 
 	// Templates are the message texts per locale ("en", "de", "pt-BR").
 	// Missing locales and empty fields fall back to DefaultLocale's template,
@@ -157,6 +164,9 @@ func (c Config) withDefaults() Config {
 	if c.Hasher == nil {
 		c.Hasher = Argon2id{Rand: c.Rand}
 	}
+	if c.MaxConcurrentHashes == 0 {
+		c.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
 	if c.DefaultLocale == "" {
 		c.DefaultLocale = DefaultLocale
 	}
@@ -188,6 +198,9 @@ func (c *Config) validate() error {
 	errs = append(errs, c.Policy.validate()...)
 	errs = append(errs, c.PasswordPolicy.validate()...)
 	errs = append(errs, c.Simulation.validate()...)
+	if c.MaxConcurrentHashes < 0 {
+		errs = append(errs, fmt.Errorf("recovery: MaxConcurrentHashes is %d: use a positive number, or 0 for GOMAXPROCS", c.MaxConcurrentHashes))
+	}
 	if c.Hooks.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("recovery: Hooks.Timeout is %s: use a positive duration, or zero for 5s", c.Hooks.Timeout))
 	}

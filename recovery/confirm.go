@@ -131,7 +131,7 @@ func (e *Engine) setPassword(ctx context.Context, c *call, user User, key string
 		status = StatusConfirmed
 	}
 	change := PasswordChange{Sub: user.Sub, Status: status}
-	hash, err := e.hasher.Hash(password)
+	hash, err := e.hash(ctx, password)
 	if e.atomicSet != nil {
 		if err != nil {
 			return internalError(fmt.Errorf("password hasher: %w", err))
@@ -224,7 +224,7 @@ func (e *Engine) checkHistory(ctx context.Context, sub, password string) error {
 		return internalError(fmt.Errorf("user store: password history: %w", err))
 	}
 	for _, h := range hashes {
-		same, err := e.hasher.Verify(password, h)
+		same, err := e.verify(ctx, password, h)
 		if err != nil {
 			return internalError(fmt.Errorf("password hasher: verifying a stored hash: %w", err))
 		}
@@ -233,4 +233,30 @@ func (e *Engine) checkHistory(ctx context.Context, sub, password string) error {
 		}
 	}
 	return nil
+}
+
+// hash and verify run the hasher within MaxConcurrentHashes.
+func (e *Engine) hash(ctx context.Context, password string) (string, error) {
+	if err := e.takeHashSlot(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-e.hashSlots }()
+	return e.hasher.Hash(password)
+}
+
+func (e *Engine) verify(ctx context.Context, password, encoded string) (bool, error) {
+	if err := e.takeHashSlot(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-e.hashSlots }()
+	return e.hasher.Verify(password, encoded)
+}
+
+func (e *Engine) takeHashSlot(ctx context.Context) error {
+	select {
+	case e.hashSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a password hashing slot: %w", ctx.Err())
+	}
 }

@@ -3,10 +3,12 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
@@ -191,5 +193,44 @@ func TestConcurrentConfirmsOneSuccess(t *testing.T) {
 			}
 			wantErr(t, e.confirm("web", "alice", code, "N3w-password!"), recovery.ErrExpiredCode, "")
 		})
+	}
+}
+
+// countingHasher records how many hashes run at once.
+type countingHasher struct {
+	recoverytest.InsecureHasher
+	now, peak atomic.Int32
+}
+
+func (h *countingHasher) Hash(pw string) (string, error) {
+	n := h.now.Add(1)
+	for p := h.peak.Load(); n > p && !h.peak.CompareAndSwap(p, n); p = h.peak.Load() {
+	}
+	time.Sleep(5 * time.Millisecond)
+	h.now.Add(-1)
+	return h.InsecureHasher.Hash(pw)
+}
+
+func TestMaxConcurrentHashes(t *testing.T) {
+	h := &countingHasher{}
+	e := newEnv(t, func(c *recovery.Config) { c.Hasher, c.MaxConcurrentHashes = h, 2 })
+	var codes []string
+	for i := range 12 {
+		name := fmt.Sprintf("u%d", i)
+		e.addUser(recovery.User{Username: name, Attributes: map[string]string{"email": name + "@example.com", "email_verified": "true"}})
+		e.recover("web", name)
+		codes = append(codes, e.lastCode(name))
+	}
+	var wg sync.WaitGroup
+	for i, code := range codes {
+		wg.Go(func() {
+			if err := e.confirm("web", fmt.Sprintf("u%d", i), code, "N3w-password!"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := h.peak.Load(); p > 2 || p < 1 {
+		t.Fatalf("%d hashes ran at once, want at most MaxConcurrentHashes 2", p)
 	}
 }

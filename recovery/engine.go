@@ -35,7 +35,8 @@ type Engine struct {
 	limits     CodeLimits
 	passwords  PasswordPolicy
 	hasher     PasswordHasher
-	maxPwBytes int // the hasher's limit, 0 for none
+	maxPwBytes int           // the hasher's limit, 0 for none
+	hashSlots  chan struct{} // bounds concurrent password hashes
 	templates  templates
 	hooks      Hooks
 	tracer     OperationTracer // Hooks.Observer, when it implements it
@@ -68,6 +69,7 @@ func New(cfg Config) (*Engine, error) {
 		passwords: cfg.PasswordPolicy,
 		hasher:    cfg.Hasher,
 		templates: newTemplates(cfg.Templates, cfg.DefaultLocale),
+		hashSlots: make(chan struct{}, max(cfg.MaxConcurrentHashes, 1)),
 		hooks:     cfg.Hooks,
 		log:       cfg.Logger,
 		now:       cfg.Now,
