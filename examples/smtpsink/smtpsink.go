@@ -33,6 +33,7 @@ type Sink struct {
 	codes   map[string]string // lower-cased recipient -> last code
 	waiters map[string][]chan string
 	count   int
+	onCode  func(to, code string)
 }
 
 // Start listens on addr ("127.0.0.1:0" for any free port) and serves until
@@ -51,6 +52,15 @@ func Start(addr string) (*Sink, error) {
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	go s.srv.Serve(ln)
 	return s, nil
+}
+
+// OnCode calls f, outside the sink's lock, for every code that arrives from
+// now on, once per recipient. The command in cmd/smtpsink uses it to print
+// codes to a terminal.
+func (s *Sink) OnCode(f func(to, code string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCode = f
 }
 
 // Addr is the host:port the sink listens on.
@@ -124,18 +134,23 @@ func textPart(contentType, encoding string, r io.Reader) ([]byte, bool) {
 func (s *Sink) deliver(rcpts []string, data []byte) {
 	code, ok := extractCode(data)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.count++
-	if !ok {
-		return
-	}
-	for _, r := range rcpts {
-		r = strings.ToLower(r)
-		s.codes[r] = code
-		for _, w := range s.waiters[r] {
-			w <- code
+	onCode := s.onCode
+	if ok {
+		for _, r := range rcpts {
+			r = strings.ToLower(r)
+			s.codes[r] = code
+			for _, w := range s.waiters[r] {
+				w <- code
+			}
+			delete(s.waiters, r)
 		}
-		delete(s.waiters, r)
+	}
+	s.mu.Unlock()
+	if ok && onCode != nil {
+		for _, r := range rcpts {
+			onCode(r, code)
+		}
 	}
 }
 

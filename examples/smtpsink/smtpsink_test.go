@@ -30,6 +30,8 @@ func TestSinkReadsCodesFromRealMail(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	seen := make(chan string, 16)
+	sink.OnCode(func(to, code string) { seen <- to + " " + code })
 	for loc, tmpl := range locales.All() {
 		const code, user = "048213", "user20261127"
 		render := func(s string) string {
@@ -43,6 +45,9 @@ func TestSinkReadsCodesFromRealMail(t *testing.T) {
 		got, err := sink.Take(ctx, m.To)
 		if err != nil || got != code {
 			t.Fatalf("%s: got %q, %v; want %s", loc, got, err, code)
+		}
+		if line := <-seen; line != m.To+" "+code {
+			t.Fatalf("%s: OnCode saw %q", loc, line)
 		}
 	}
 	if sink.Count() != len(locales.All()) {
