@@ -51,8 +51,16 @@ type UserQuery struct {
 	// Identifier is the Username field exactly as the caller sent it.
 	Identifier string
 	// Key is Identifier normalized with FoldIdentifier: width-folded,
-	// case-folded and NFC-normalized. Stores match it against the same
-	// normalization of each candidate field.
+	// case-folded and NFC-normalized (PRECIS UsernameCaseMapped). Stores
+	// match it against the same normalization of each candidate field.
+	//
+	// In SQL terms: for ASCII text FoldIdentifier is exactly lower(), so
+	// "WHERE lower(email) = $1" with Key as $1, backed by an index on
+	// (lower(email)), finds every ASCII address. For other text lower()
+	// is close but not equal (full-width letters, "ß", compatibility
+	// forms); a store that must match those stores the folded form in a
+	// column of its own, computed with FoldIdentifier when the row is
+	// written, and compares Key with it.
 	Key string
 }
 
@@ -69,7 +77,9 @@ type PasswordChange struct {
 }
 
 // UserStore finds users and sets their passwords. Wrap your existing users
-// table with it; store/memstore and store/pgxstore implement it.
+// table with it: pgxstore.NewTableUserStore does that for a Postgres table
+// from its column names; store/memstore and store/pgxstore's own tables
+// implement it too; recoverytest.TestUserStore checks an implementation.
 //
 // Implementations must be safe for concurrent use. pool is the user pool ID
 // from Config.PoolID; a store that serves one pool may ignore it.
@@ -81,12 +91,27 @@ type UserStore interface {
 	// alias, the username wins. When nobody matches it returns an error wrapping
 	// ErrUserNotFound; any other error is a system failure and surfaces as
 	// InternalErrorException.
+	//
+	// Matching by sub is Cognito's rule but a store may leave it out, and
+	// should when subs are guessable: with sequential ids as subs
+	// (bigserial), the username "42" would start a reset for account 42.
+	// Fill in only what the store knows; the zero value of every other User
+	// field is the permissive one (enabled, confirmed, no MFA). An email or
+	// phone number the store does not know to be verified is not used for
+	// delivery: set AttrEmailVerified to "true" for addresses the host
+	// verified (or always, if it verifies every address at sign-up).
 	FindUser(ctx context.Context, pool string, q UserQuery) (User, error)
 
 	// SetPassword stores change.PasswordHash and change.Status for the user
-	// change.Sub. A user that no longer exists is ErrUserNotFound. A store
-	// that shares a transaction with the code store should also invalidate
-	// the user's outstanding code in the same transaction.
+	// change.Sub. A user that no longer exists is ErrUserNotFound.
+	//
+	// The engine has already consumed the code when it calls SetPassword, so
+	// a store need not void it. A store that shares a database with the
+	// code store can do better by also implementing CodeConsumingSetter:
+	// consuming the code and storing the password in one transaction, so a
+	// failure between the two wastes no code. Without that ability,
+	// implementing PasswordHashReader lets the engine tell a lost reply
+	// from a lost write and make the code usable again in the second case.
 	SetPassword(ctx context.Context, pool string, change PasswordChange) error
 }
 
