@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -86,10 +87,11 @@ func New(cfg Config) (*Engine, error) {
 		pk = derivePseudonymKey(cfg.Keys[0])
 	}
 	e.pseudoKey = newMacPool(pk)
+	var err error
 	if cfg.AccountRecovery[0] == AdminOnly {
 		e.adminOnly = true
-	} else {
-		e.mechanisms = slices.Clone(cfg.AccountRecovery)
+	} else if e.mechanisms, err = servedMechanisms(cfg); err != nil {
+		return nil, err
 	}
 	e.detectAbilities(cfg)
 	if e.outbox == nil {
@@ -99,6 +101,27 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// servedMechanisms is AccountRecovery without the mechanisms whose medium
+// the user store or the sender says it cannot serve (MediaReporter).
+func servedMechanisms(cfg Config) ([]RecoveryMechanism, error) {
+	mechs := slices.Clone(cfg.AccountRecovery)
+	for _, part := range []struct {
+		what string
+		v    any
+	}{{"user store", cfg.Users}, {"sender", cfg.Sender}} {
+		r, ok := part.v.(MediaReporter)
+		if !ok {
+			continue
+		}
+		media := r.Media()
+		mechs = slices.DeleteFunc(mechs, func(m RecoveryMechanism) bool { return !slices.Contains(media, mechanismMedium(m)) })
+		if len(mechs) == 0 {
+			return nil, fmt.Errorf("recovery: Config.AccountRecovery is %v, but the %s (%T) serves only %v: include a mechanism for it", cfg.AccountRecovery, part.what, part.v, media)
+		}
+	}
+	return mechs, nil
 }
 
 // detectAbilities notes, once, the optional abilities of the stores, the

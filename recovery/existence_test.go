@@ -247,3 +247,52 @@ func TestZeroValueUserGetsACode(t *testing.T) {
 		t.Fatalf("%d messages: a user with zero-valued fields got no code", e.sender.Len())
 	}
 }
+
+// emailOnlyUsers is a user store over a table without phone numbers, as
+// pgxstore.TableUserStore is without a Phone column.
+type emailOnlyUsers struct{ minimalUsers }
+
+func (emailOnlyUsers) Media() []recovery.DeliveryMedium {
+	return []recovery.DeliveryMedium{recovery.Email}
+}
+
+// A service whose accounts have no phone numbers never answers SMS, not
+// even for identifiers that match nobody: under Cognito's legacy rule
+// (phone first) an SMS answer would tell a missing account from a real
+// one, every real user being answered EMAIL.
+func TestSimulationKeepsToTheStoresMedia(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Users = emailOnlyUsers{}
+	e.rebuild()
+	real, err := e.recover("quiet", "min@example.com")
+	if err != nil || real.DeliveryMedium != recovery.Email {
+		t.Fatalf("the real user: %+v, %v", real, err)
+	}
+	for i := range 200 {
+		for _, id := range []string{fmt.Sprintf("nobody%d@example.com", i), fmt.Sprintf("user%d", i), fmt.Sprintf("+1555010%04d", i)} {
+			d, err := e.recover("quiet", id)
+			if err != nil || d.DeliveryMedium != recovery.Email || d.AttributeName != recovery.AttrEmail {
+				t.Fatalf("%s answered %+v, %v: a medium no account has", id, d, err)
+			}
+		}
+	}
+	// Without the ability, the legacy rule spreads simulated answers over
+	// both media: the leak the ability closes.
+	e.cfg.Users = minimalUsers{}
+	e.rebuild()
+	sms := 0
+	for i := range 200 {
+		if d, _ := e.recover("quiet", fmt.Sprintf("user%d", i)); d.DeliveryMedium == recovery.SMS {
+			sms++
+		}
+	}
+	if sms == 0 {
+		t.Fatal("the control never answered SMS: the test no longer tells anything")
+	}
+	// A configuration with no mechanism the store can serve is refused.
+	e.cfg.Users = emailOnlyUsers{}
+	e.cfg.AccountRecovery = []recovery.RecoveryMechanism{recovery.VerifiedPhoneNumber}
+	if _, err := recovery.New(e.cfg); err == nil || !strings.Contains(err.Error(), "serves only [EMAIL]") {
+		t.Fatalf("New = %v, want a refusal naming the store's media", err)
+	}
+}

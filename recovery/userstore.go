@@ -164,3 +164,16 @@ type CodeConsumingSetter interface {
 type PasswordHashReader interface {
 	StoredPasswordHash(ctx context.Context, pool, sub string) (string, error)
 }
+
+// MediaReporter is an optional ability of a UserStore or a Sender: the
+// delivery media it can serve at all. A store over a table with email
+// addresses and no phone numbers reports Email alone, as does a Sender
+// that only sends mail. The engine then leaves out the mechanisms of
+// AccountRecovery that no user can get a code by, and New refuses a
+// configuration that leaves none. Without it, such a mechanism would only
+// ever appear in simulated answers, where an SMS answer for an address, from
+// a service with no phone numbers, would tell a missing account from a
+// real one.
+type MediaReporter interface {
+	Media() []DeliveryMedium
+}

@@ -348,3 +348,8 @@ func (c *ctxConn) Close() error {
 	c.stop()
 	return c.Conn.Close()
 }
+
+// Media implements recovery.MediaReporter: SMTP carries email only, so an
+// engine on this Sender alone never names SMS, not even in a simulated
+// answer.
+func (s *Sender) Media() []recovery.DeliveryMedium { return []recovery.DeliveryMedium{recovery.Email} }

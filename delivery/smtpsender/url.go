@@ -57,6 +57,16 @@ func ParseURL(raw string) (Config, error) {
 	return cfg, nil
 }
 
+// NewFromURL is ParseURL followed by New: a Sender from a URL such as
+// smtp://user:password@smtp.example.com:587?from=no-reply@example.com.
+func NewFromURL(raw string) (*Sender, error) {
+	cfg, err := ParseURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}
+
 // setQuery applies the URL's query parameters.
 func (c *Config) setQuery(q url.Values) error {
 	for name, values := range q {

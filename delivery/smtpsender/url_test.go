@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/recoverykit/recoverykit/delivery/smtpsender"
+	"github.com/recoverykit/recoverykit/recovery"
 )
 
 func TestParseURL(t *testing.T) {
@@ -20,6 +21,9 @@ func TestParseURL(t *testing.T) {
 	}
 	if _, err := smtpsender.New(cfg); err != nil {
 		t.Fatalf("New refused a parsed config: %v", err)
+	}
+	if _, err := smtpsender.NewFromURL("smtp://relay.example.com?tls=none&from=a@example.com"); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("NewFromURL let plain text go to a remote host: %v", err)
 	}
 	if cfg, err := smtpsender.ParseURL("smtps://[::1]?from=a@example.com"); err != nil || cfg.TLS != smtpsender.ImplicitTLS || cfg.Host != "::1" || cfg.Port != 0 {
 		t.Fatalf("smtps: %+v, %v", cfg, err)
@@ -46,5 +50,17 @@ func TestParseURLRefusesWithoutEchoingSecrets(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cr") {
 			t.Errorf("ParseURL(%q): the error echoes the password: %v", raw, err)
 		}
+	}
+}
+
+// An engine on an SMTP sender never names SMS, even in simulated answers.
+func TestSenderReportsEmailOnly(t *testing.T) {
+	s, err := smtpsender.New(smtpsender.Config{Host: "127.0.0.1", TLS: smtpsender.NoTLS, From: "a@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r recovery.MediaReporter = s
+	if m := r.Media(); len(m) != 1 || m[0] != recovery.Email {
+		t.Fatalf("Media() = %v", m)
 	}
 }

@@ -5,8 +5,11 @@
 //
 //	kit := testkit.New(t)
 //	kit.AddUser("alice@example.com")
-//	// ... POST /password/forgot through the host's handler, built on kit.Engine
+//	mux := routes(kit.Engine) // the host's handlers, on the kit's engine
+//	kit.Post(mux, "/password/forgot", `{"email": "alice@example.com"}`, http.StatusOK)
 //	code := kit.Code("alice@example.com")
+//	kit.Post(mux, "/password/reset", `{"email": "alice@example.com", "code": "`+code+`", "password": "N3w-passw0rd!"}`, http.StatusNoContent)
+//	if !kit.PasswordIs("alice@example.com", "N3w-passw0rd!") { ... }
 //
 // The client is "web" (Client), which hides user existence, as production
 // clients should. Use it for tests only: the hasher is insecure.
@@ -15,7 +18,11 @@ package testkit
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +37,8 @@ const Client = "web"
 
 // Kit is an engine on in-memory stores and what a test needs around it.
 type Kit struct {
-	t testing.TB
+	t    testing.TB
+	pool string
 	// Engine is the engine under test, to hand to the host's handlers.
 	Engine *recovery.Engine
 	// Users, Codes and Sender are its stores and its sender.
@@ -64,6 +72,10 @@ func New(t testing.TB, configure ...func(*recovery.Config)) *Kit {
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}
+	k.pool = cfg.PoolID
+	if k.pool == "" {
+		k.pool = recovery.DefaultPoolID
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -90,7 +102,7 @@ func (k *Kit) Add(u recovery.User, password string) recovery.User {
 	if password != "" {
 		hash, _ = k.Hasher.Hash(password)
 	}
-	created, err := k.Users.CreateUser(context.Background(), recovery.DefaultPoolID, u, hash)
+	created, err := k.Users.CreateUser(context.Background(), k.pool, u, hash)
 	if err != nil {
 		k.t.Fatalf("testkit: adding %s: %v", u.Username, err)
 	}
@@ -111,10 +123,33 @@ func (k *Kit) Code(to string) string {
 // PasswordIs reports whether the user found by identifier now has password.
 func (k *Kit) PasswordIs(identifier, password string) bool {
 	k.t.Helper()
-	hash, err := k.Users.PasswordHash(context.Background(), recovery.DefaultPoolID, identifier)
+	hash, err := k.Users.PasswordHash(context.Background(), k.pool, identifier)
 	if err != nil {
 		k.t.Fatalf("testkit: reading the password of %s: %v", identifier, err)
 	}
 	ok, _ := k.Hasher.Verify(password, hash)
 	return ok
+}
+
+// Post sends body, a JSON document, to h as a POST to path (from
+// 192.0.2.1, as httptest requests come) and fails the test unless the answer
+// has status want. It returns the answer's JSON object, nil for an empty
+// body.
+func (k *Kit) Post(h http.Handler, path, body string, want int) map[string]any {
+	k.t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != want {
+		k.t.Fatalf("testkit: POST %s answered %d %s; want %d", path, rec.Code, strings.TrimSpace(rec.Body.String()), want)
+	}
+	if rec.Body.Len() == 0 {
+		return nil
+	}
+	var answer map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil {
+		k.t.Fatalf("testkit: POST %s answered %d with a body that is not a JSON object: %.200s", path, rec.Code, rec.Body)
+	}
+	return answer
 }

@@ -211,3 +211,17 @@ func (s *TableUserStore) SetPasswordConsuming(ctx context.Context, _ string, che
 	}
 	return recovery.Outcome(out), nil
 }
+
+// Media implements recovery.MediaReporter: Email when the table has an
+// Email column, SMS when it has a Phone column. The engine then never
+// answers an unknown identifier with a medium no account can have.
+func (s *TableUserStore) Media() []recovery.DeliveryMedium {
+	var media []recovery.DeliveryMedium
+	if s.t.Email != "" {
+		media = append(media, recovery.Email)
+	}
+	if s.t.Phone != "" {
+		media = append(media, recovery.SMS)
+	}
+	return media
+}
