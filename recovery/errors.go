@@ -3,6 +3,7 @@ package recovery
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -39,18 +40,31 @@ const (
 	AliasExistsException                     ErrorCode = "AliasExistsException"
 )
 
-// errorCodes are the codes above, for Known.
-var errorCodes = map[ErrorCode]bool{
-	InvalidParameterException: true, ResourceNotFoundException: true, NotAuthorizedException: true,
-	TooManyRequestsException: true, UserNotFoundException: true, UserNotConfirmedException: true,
-	LimitExceededException: true, TooManyFailedAttemptsException: true, CodeMismatchException: true,
-	ExpiredCodeException: true, InvalidPasswordException: true, PasswordHistoryPolicyViolationException: true,
-	CodeDeliveryFailureException: true, InvalidSmsRoleAccessPolicyException: true,
-	InvalidSmsRoleTrustRelationshipException: true, InvalidEmailRoleAccessPolicyException: true,
-	OperationNotEnabledException: true, ForbiddenException: true, UserLambdaValidationException: true,
-	UnexpectedLambdaException: true, InvalidLambdaResponseException: true, InternalErrorException: true,
-	UsernameExistsException: true, AliasExistsException: true,
+// answerCodes are the codes Recover and Confirm answer with, in the order
+// of the constants.
+var answerCodes = []ErrorCode{
+	InvalidParameterException, ResourceNotFoundException, NotAuthorizedException, TooManyRequestsException,
+	UserNotFoundException, UserNotConfirmedException, LimitExceededException, TooManyFailedAttemptsException,
+	CodeMismatchException, ExpiredCodeException, InvalidPasswordException, PasswordHistoryPolicyViolationException,
+	CodeDeliveryFailureException, InvalidSmsRoleAccessPolicyException, InvalidSmsRoleTrustRelationshipException,
+	InvalidEmailRoleAccessPolicyException, OperationNotEnabledException, ForbiddenException,
+	UserLambdaValidationException, UnexpectedLambdaException, InvalidLambdaResponseException, InternalErrorException,
 }
+
+// errorCodes are all the constants, for Known.
+var errorCodes = func() map[ErrorCode]bool {
+	m := map[ErrorCode]bool{UsernameExistsException: true, AliasExistsException: true}
+	for _, c := range answerCodes {
+		m[c] = true
+	}
+	return m
+}()
+
+// AnswerCodes returns the codes Recover and Confirm can answer with, in a
+// fixed order, for a host that checks that a mapping of its own (to HTTP
+// statuses, to messages) covers every one. UsernameExistsException and
+// AliasExistsException, which a UserCreator reports, are not among them.
+func AnswerCodes() []ErrorCode { return slices.Clone(answerCodes) }
 
 // Known reports whether c is one of the ErrorCode constants, for code that
 // must keep a value from a bounded set (metric attributes, say).

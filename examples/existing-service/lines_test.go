@@ -99,3 +99,25 @@ func codeLines(t *testing.T, file string, afterImports bool) int {
 	}
 	return len(lines)
 }
+
+// The README shows recovery.go after its imports, and the handler test:
+// what it shows is what runs.
+func TestTheReadmeShowsTheseFiles(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, from := range map[string]string{"recovery.go": "// passwords writes", "recovery_test.go": "func TestForgotAndReset"} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(src), from)
+		if i < 0 {
+			t.Fatalf("%s no longer has %q: update this test and the README", file, from)
+		}
+		if block := "```go\n" + string(src[i:]) + "```"; !strings.Contains(string(readme), block) {
+			t.Errorf("README.md does not show %s as it is; paste it from %q on", file, from)
+		}
+	}
+}
