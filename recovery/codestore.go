@@ -191,3 +191,14 @@ type RestoreParams struct {
 type ExpiredSweeper interface {
 	SweepExpired(ctx context.Context, now time.Time, limit int) (removed int, err error)
 }
+
+// CodeInspector is an optional ability of a CodeStore: it tells whether
+// code is still the user's current code, unused and unexpired at now,
+// without changing anything. Engine.Deliver asks it before sending a
+// delivery that waited in an outbox (a mail outage, a restart), so that a
+// message whose code was replaced by a newer one, used, or revoked is
+// dropped instead of arriving late with a code that no longer works.
+// memstore, pgxstore and redisstore have it.
+type CodeInspector interface {
+	Outstanding(ctx context.Context, pool, userKey string, code KeyedHash, now time.Time) (bool, error)
+}

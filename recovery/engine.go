@@ -37,6 +37,7 @@ type Engine struct {
 	passwords  PasswordPolicy
 	hasher     PasswordHasher
 	maxPwBytes int           // the hasher's limit, 0 for none
+	inspector  CodeInspector // Codes, when it can tell a current code
 	hashSlots  chan struct{} // bounds concurrent password hashes
 	templates  templates
 	hooks      Hooks
@@ -130,6 +131,7 @@ func (e *Engine) detectAbilities(cfg Config) {
 	e.creator, _ = cfg.Users.(UserCreator)
 	e.history, _ = cfg.Users.(PasswordHistory)
 	e.readBack, _ = cfg.Users.(PasswordHashReader)
+	e.inspector, _ = cfg.Codes.(CodeInspector)
 	if s, ok := cfg.Users.(CodeConsumingSetter); ok && s.ConsumesCodesOf(cfg.Codes) {
 		e.atomicSet = s
 	}

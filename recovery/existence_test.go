@@ -296,3 +296,56 @@ func TestSimulationKeepsToTheStoresMedia(t *testing.T) {
 		t.Fatalf("New = %v, want a refusal naming the store's media", err)
 	}
 }
+
+// A delivery that waited in the outbox is dropped when its code is no
+// longer current (a newer code, a completed reset), and sent when it is.
+func TestSupersededDeliveryDropped(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var held []recovery.Delivery
+	e.cfg.Outbox = &holdingOutbox{put: func(x recovery.Delivery) { mu.Lock(); held = append(held, x); mu.Unlock() }}
+	var events []recovery.EventKind
+	e.cfg.Hooks.Observer = recovery.ObserverFunc(func(_ context.Context, ev recovery.Event) {
+		mu.Lock()
+		events = append(events, ev.Kind)
+		mu.Unlock()
+	})
+	eng, err := recovery.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.alice()
+	ask := func() recovery.Delivery {
+		t.Helper()
+		if _, err := eng.Recover(e.ctx, recovery.RecoverRequest{ClientID: "quiet", Username: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return held[len(held)-1]
+	}
+	first := ask()
+	e.clock.Advance(time.Second)
+	second := ask()
+	e.clock.Advance(recovery.StaleDelivery) // both waited: the check applies
+	if err := eng.Deliver(e.ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if e.sender.Len() != 0 {
+		t.Fatal("a delivery whose code a newer one replaced was sent")
+	}
+	if err := eng.Deliver(e.ctx, second); err != nil || e.sender.Len() != 1 {
+		t.Fatalf("the current code was not sent: %v, %d messages", err, e.sender.Len())
+	}
+	if err := eng.Confirm(e.ctx, recovery.ConfirmRequest{ClientID: "quiet", Username: "alice", ConfirmationCode: second.Code, Password: "N3w-passw0rd!"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Deliver(e.ctx, second); err != nil || e.sender.Len() != 1 {
+		t.Fatalf("a code already used was sent again: %v, %d messages", err, e.sender.Len())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(fmt.Sprint(events), string(recovery.EventDeliverySuperseded)); n != 2 {
+		t.Fatalf("events %v: want 2 %s", events, recovery.EventDeliverySuperseded)
+	}
+}

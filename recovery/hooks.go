@@ -208,6 +208,10 @@ const (
 	// EventDeliveryExpired: a delivery waited past its code's expiry and
 	// was dropped unsent.
 	EventDeliveryExpired EventKind = "delivery_expired"
+	// EventDeliverySuperseded: a delivery waited until its code was no
+	// longer the user's current one (a newer code, a completed reset, a
+	// revocation) and was dropped unsent. See CodeInspector.
+	EventDeliverySuperseded EventKind = "delivery_superseded"
 	// EventConfirmed: a password was reset (Confirm).
 	EventConfirmed EventKind = "confirmed"
 	// EventRejected: the request failed; Reason holds the error name.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Deliver composes d's message and sends it through Config.Sender: the
@@ -17,7 +18,9 @@ import (
 // Recover calls it during the request.
 //
 // A decoy is dropped at once, and so is a delivery whose code has expired
-// (a late message would only confuse); both return nil. Errors are the
+// (a late message would only confuse); both return nil. A delivery that
+// waited longer than StaleDelivery is also dropped when the CodeStore
+// (a CodeInspector) says its code is no longer the user's current one. Errors are the
 // *Error values Recover would answer with (a hook failure, a
 // CodeDeliveryFailureException wrapping the sender's error); Retryable
 // tells whether another attempt may succeed.
@@ -34,6 +37,9 @@ func (e *Engine) Deliver(ctx context.Context, d Delivery) error {
 		e.observeDelivery(ctx, d, EventDeliveryExpired, nil)
 		return nil
 	}
+	if e.superseded(ctx, d) {
+		return nil
+	}
 	m, err := e.compose(ctx, d)
 	if err != nil {
 		return err
@@ -43,6 +49,41 @@ func (e *Engine) Deliver(ctx context.Context, d Delivery) error {
 	}
 	e.observeDelivery(ctx, d, EventDelivered, nil)
 	return nil
+}
+
+// StaleDelivery is how long a delivery may wait before Deliver checks that
+// its code is still current: one sent sooner goes out without the extra
+// store call, since in that time a newer code is rare and the user holds
+// both messages anyway.
+const StaleDelivery = 5 * time.Second
+
+// superseded reports, for a delivery that waited past StaleDelivery,
+// whether the code store says its code is no longer current; the delivery
+// is then dropped. When the store cannot tell, the message is sent: it
+// holds the user's own code, which Confirm checks anyway.
+func (e *Engine) superseded(ctx context.Context, d Delivery) bool {
+	if e.inspector == nil || e.now().Sub(d.IssuedAt) < StaleDelivery {
+		return false
+	}
+	key := UserKey(d.Sub)
+	for _, k := range e.keys {
+		if k.id != d.KeyID {
+			continue
+		}
+		ok, err := e.inspector.Outstanding(ctx, e.pool, key, k.hash(labelCode, e.pool, key, d.Code), e.now())
+		if err != nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "recovery: could not tell whether a delayed code is still current; sending it",
+				slog.String("pool", e.pool), slog.String("message_id", d.ID), slog.String("error", scrub(err, d.Code).Error()))
+			return false
+		}
+		if !ok {
+			e.log.LogAttrs(ctx, slog.LevelInfo, "recovery: delivery dropped, its code was replaced, used or revoked before it could be sent",
+				slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("message_id", d.ID))
+			e.observeDelivery(ctx, d, EventDeliverySuperseded, nil)
+		}
+		return !ok
+	}
+	return false
 }
 
 // Abandon reports a delivery that will not be made: the code is revoked

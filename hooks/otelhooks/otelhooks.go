@@ -183,6 +183,8 @@ func (i *Instrumentation) Observe(ctx context.Context, e recovery.Event) {
 		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(medium(e.Medium)), AttrResult.String("failed")))
 	case recovery.EventDeliveryExpired:
 		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(medium(e.Medium)), AttrResult.String("expired")))
+	case recovery.EventDeliverySuperseded:
+		i.deliveries.Add(ctx, 1, metric.WithAttributes(AttrMedium.String(medium(e.Medium)), AttrResult.String("superseded")))
 	case recovery.EventRateLimited:
 		i.rateLimited.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(operation(e.Operation)), AttrReason.String(outcome(string(e.Reason)))))
 	}

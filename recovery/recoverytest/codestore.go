@@ -76,6 +76,7 @@ var codeStoreTests = []codeStoreTest{
 	{"CancelledContext", testCodeStoreCancelledContext},
 	{"HashCopied", testHashCopied},
 	{"SweepExpired", testSweepExpired},
+	{"Outstanding", testOutstanding},
 }
 
 // Key IDs of the keyed hashes the subtests build.

@@ -244,6 +244,23 @@ func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recov
 	return nil
 }
 
+// Outstanding implements recovery.CodeInspector: it reads the record
+// without changing it.
+func (s *CodeStore) Outstanding(ctx context.Context, pool, userKey string, code recovery.KeyedHash, now time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	k := recordKey{pool, userKey}
+	sh := s.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r, ok := sh.recs[k]
+	if !ok || !now.Before(r.deadline) || r.code.Hash == nil || r.used || !now.Before(r.expires) {
+		return false, nil
+	}
+	return r.code.KeyID == code.KeyID && equal(r.code.Hash, code.Hash), nil
+}
+
 // equal compares hashes in constant time; a variable so a test can prove
 // every comparison goes through it.
 var equal = func(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }

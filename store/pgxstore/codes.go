@@ -31,6 +31,7 @@ type CodeStore struct {
 	revoke  string
 	restore string
 	sweep   string
+	current string
 }
 
 // NewCodeStore returns a code store that runs its statements on db in the
@@ -50,6 +51,7 @@ func NewCodeStore(db DBTX, opts Options) (*CodeStore, error) {
 		revoke:  query("code_revoke", s),
 		restore: query("code_restore", s),
 		sweep:   query("code_sweep", s),
+		current: query("code_outstanding", s),
 	}, nil
 }
 
@@ -123,6 +125,17 @@ func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recov
 	}
 	_, err := exec(ctx, s.db, s.revoke, pool, userKey, code.KeyID, hash)
 	return interpretError(ctx, "Revoke", err)
+}
+
+// Outstanding implements recovery.CodeInspector with one read-only
+// statement.
+func (s *CodeStore) Outstanding(ctx context.Context, pool, userKey string, code recovery.KeyedHash, now time.Time) (bool, error) {
+	if len(code.Hash) == 0 {
+		return false, nil
+	}
+	var ok bool
+	err := queryRow(ctx, s.db, s.current, []any{pool, userKey, code.KeyID, code.Hash, now}, &ok)
+	return ok, interpretError(ctx, "Outstanding", err)
 }
 
 // SweepExpired implements recovery.ExpiredSweeper: it deletes up to limit

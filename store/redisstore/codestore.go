@@ -112,6 +112,19 @@ func (s *CodeStore) Revoke(ctx context.Context, pool, userKey string, code recov
 	return nil
 }
 
+// Outstanding implements recovery.CodeInspector with outstanding.lua, a
+// read-only script on the user's record.
+func (s *CodeStore) Outstanding(ctx context.Context, pool, userKey string, code recovery.KeyedHash, now time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrap("outstanding", err)
+	}
+	n, err := currentScript.Run(ctx, s.c, []string{codeKey(s.prefix, pool, userKey)}, ms(now), code.KeyID, code.Hash).Int()
+	if err != nil {
+		return false, wrap("outstanding", err)
+	}
+	return n == 1, nil
+}
+
 // Restore implements recovery.CodeStore with restore.lua: it marks the
 // user's current code unused again if it is used, unexpired and one of the
 // candidates.

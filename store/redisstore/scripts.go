@@ -25,14 +25,17 @@ var (
 	restoreSource string
 	//go:embed allow.lua
 	allowSource string
+	//go:embed outstanding.lua
+	outstandingSource string
 
 	issueScript   = redis.NewScript(recordSource + "\n" + issueSource)
 	checkScript   = redis.NewScript(recordSource + "\n" + checkSource)
 	revokeScript  = redis.NewScript(revokeSource)
 	restoreScript = redis.NewScript(recordSource + "\n" + restoreSource)
 	allowScript   = redis.NewScript(allowSource)
+	currentScript = redis.NewScript(outstandingSource)
 
-	scripts = []*redis.Script{issueScript, checkScript, revokeScript, restoreScript, allowScript}
+	scripts = []*redis.Script{issueScript, checkScript, revokeScript, restoreScript, allowScript, currentScript}
 )
 
 // LoadScripts loads the package's scripts into Redis's script cache (on
