@@ -96,6 +96,13 @@ type Config struct {
 	// hashes. Default slog.Default(). Routine outcomes are logged at Debug,
 	// hook and delivery failures at Warn, store failures at Error.
 	Logger *slog.Logger
+	// LogInterval aggregates repeated Warn and Error lines, so an overload
+	// does not write one line per refused request: of each kind of line
+	// (its message and error name), the first in every LogInterval is
+	// written and the rest are counted; the next line written carries the
+	// count as "suppressed". Default DefaultLogInterval; negative writes
+	// every line.
+	LogInterval time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Rand is the randomness for codes and salts. Default crypto/rand.
@@ -175,6 +182,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.LogInterval == 0 {
+		c.LogInterval = DefaultLogInterval
 	}
 	if c.Now == nil {
 		c.Now = time.Now

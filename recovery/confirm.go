@@ -162,7 +162,7 @@ func (e *Engine) setPassword(ctx context.Context, c *call, user User, key string
 		stored, rerr := e.readBack.StoredPasswordHash(rctx, e.pool, user.Sub)
 		switch {
 		case rerr != nil:
-			e.log.LogAttrs(ctx, slog.LevelError, "recovery: a password change failed and could not be read back; its code stays used, and the user must request a new one",
+			e.logLimited(ctx, slog.LevelError, "recovery: a password change failed and could not be read back; its code stays used, and the user must request a new one", "",
 				slog.String("pool", e.pool), slog.String("sub", user.Sub), slog.String("error", rerr.Error()))
 			return err
 		case stored == hash: // hashes are salted: only this change wrote it
@@ -176,7 +176,7 @@ func (e *Engine) setPassword(ctx context.Context, c *call, user User, key string
 // restore makes a consumed code usable again after a failed password change.
 func (e *Engine) restore(ctx context.Context, sub, key string, cands []KeyedHash, now time.Time) {
 	if err := e.codes.Restore(ctx, RestoreParams{Pool: e.pool, UserKey: key, Candidates: cands, Now: now}); err != nil {
-		e.log.LogAttrs(ctx, slog.LevelError, "recovery: restoring a code after a failed password change failed; the user must request a new code",
+		e.logLimited(ctx, slog.LevelError, "recovery: restoring a code after a failed password change failed; the user must request a new code", "",
 			slog.String("pool", e.pool), slog.String("sub", sub), slog.String("error", err.Error()))
 	}
 }

@@ -43,6 +43,7 @@ type Engine struct {
 	hooks      Hooks
 	tracer     OperationTracer // Hooks.Observer, when it implements it
 	log        *slog.Logger
+	logs       logThrottle // aggregates repeated Warn and Error lines
 	now        func() time.Time
 	rand       io.Reader
 	migrations singleflight.Group
@@ -74,6 +75,7 @@ func New(cfg Config) (*Engine, error) {
 		hashSlots: make(chan struct{}, max(cfg.MaxConcurrentHashes, 1)),
 		hooks:     cfg.Hooks,
 		log:       cfg.Logger,
+		logs:      logThrottle{interval: cfg.LogInterval},
 		now:       cfg.Now,
 		rand:      cfg.Rand,
 	}

@@ -349,3 +349,27 @@ func TestSupersededDeliveryDropped(t *testing.T) {
 		t.Fatalf("events %v: want 2 %s", events, recovery.EventDeliverySuperseded)
 	}
 }
+
+// Under overload the log gets one line per kind and interval, with the
+// count of the lines it stands for, never one line per refused request.
+func TestRepeatedWarningsAggregated(t *testing.T) {
+	e := newEnv(t)
+	e.sender.Fail(errors.New("mail server down"))
+	e.alice()
+	recoverN := func(n int) {
+		for range n {
+			e.recover("quiet", "alice")
+		}
+	}
+	recoverN(50) // the budget refuses most; every refusal of delivery or budget would be a line
+	lines := strings.Count(e.logs.String(), `"msg":"recovery: delivery failed"`)
+	if lines != 1 {
+		t.Fatalf("%d delivery-failed lines for repeated failures within one interval, want 1", lines)
+	}
+	e.clock.Advance(recovery.DefaultLogInterval + recovery.DefaultBudgetWindow)
+	recoverN(1)
+	logs := e.logs.String()
+	if n := strings.Count(logs, `"msg":"recovery: delivery failed"`); n != 2 || !strings.Contains(logs, `"suppressed":`) {
+		t.Fatalf("after the interval: %d lines, suppressed count present: %v", n, strings.Contains(logs, `"suppressed":`))
+	}
+}

@@ -72,7 +72,7 @@ func (e *Engine) superseded(ctx context.Context, d Delivery) bool {
 		}
 		ok, err := e.inspector.Outstanding(ctx, e.pool, key, k.hash(labelCode, e.pool, key, d.Code), e.now())
 		if err != nil {
-			e.log.LogAttrs(ctx, slog.LevelWarn, "recovery: could not tell whether a delayed code is still current; sending it",
+			e.logLimited(ctx, slog.LevelWarn, "recovery: could not tell whether a delayed code is still current; sending it", "",
 				slog.String("pool", e.pool), slog.String("message_id", d.ID), slog.String("error", scrub(err, d.Code).Error()))
 			return false
 		}
@@ -99,7 +99,7 @@ func (e *Engine) Abandon(ctx context.Context, d Delivery, err error) {
 		if k.id == d.KeyID {
 			if rerr := e.codes.Revoke(ctx, e.pool, key, k.hash(labelCode, e.pool, key, d.Code)); rerr != nil {
 				// Nobody knows the code, so it does no harm until it expires.
-				e.log.LogAttrs(ctx, slog.LevelError, "recovery: revoking an undelivered code failed",
+				e.logLimited(ctx, slog.LevelError, "recovery: revoking an undelivered code failed", "",
 					slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("error", rerr.Error()))
 			}
 		}
@@ -109,7 +109,7 @@ func (e *Engine) Abandon(ctx context.Context, d Delivery, err error) {
 
 // undelivered reports a delivery that failed, to the log and the Observer.
 func (e *Engine) undelivered(ctx context.Context, d Delivery, err error) {
-	e.log.LogAttrs(ctx, slog.LevelWarn, "recovery: delivery failed",
+	e.logLimited(ctx, slog.LevelWarn, "recovery: delivery failed", string(d.Medium),
 		slog.String("pool", e.pool), slog.String("client_id", d.ClientID), slog.String("sub", d.Sub),
 		slog.String("medium", string(d.Medium)), slog.String("message_id", d.ID), slog.String("error", err.Error()))
 	e.observeDelivery(ctx, d, EventDeliveryFailed, err)

@@ -107,13 +107,15 @@ func (e *Engine) logOutcome(ctx context.Context, c *call, level slog.Level, msg 
 		// For the operator: why nothing was sent (never shown to the caller).
 		attrs = append(attrs, slog.String("reason", refusalReason(c.simulated)))
 	}
+	kind := ""
 	if ae != nil {
-		attrs = append(attrs, slog.String("error", string(ae.Name)))
+		kind = string(ae.Name)
+		attrs = append(attrs, slog.String("error", kind))
 		if ae.cause != nil {
 			attrs = append(attrs, slog.String("cause", ae.cause.Error()))
 		}
 	}
-	e.log.LogAttrs(ctx, level, msg, attrs...)
+	e.logLimited(ctx, level, msg, kind, attrs...)
 }
 
 // endTrace closes the OperationTracer's trace of the request, containing its

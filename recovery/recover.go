@@ -147,7 +147,7 @@ func (e *Engine) dispatch(ctx context.Context, c *call, req *RecoverRequest, t t
 		e.observe(ctx, c, EventDeliveryFailed, err)
 		if rerr := e.codes.Revoke(ctx, e.pool, t.key, hash); rerr != nil {
 			// The code was never delivered, so nobody knows it; it expires.
-			e.log.LogAttrs(ctx, slog.LevelError, "recovery: revoking an undelivered code failed",
+			e.logLimited(ctx, slog.LevelError, "recovery: revoking an undelivered code failed", "",
 				slog.String("pool", e.pool), slog.String("sub", t.user.Sub), slog.String("error", rerr.Error()))
 		}
 		return err
