@@ -4,24 +4,29 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/recoverykit/recoverykit/recovery"
 )
 
-// directory is what the server needs of a user store: the engine's
-// interface, plus the stored hash to check a sign-in.
-type directory interface {
-	recovery.UserStore
-	PasswordHash(ctx context.Context, pool, identifier string) (string, error)
-}
-
 // signIn answers InitiateAuth with AuthFlow USER_PASSWORD_AUTH, so a client
 // can see that a reset really changed the password. The tokens are random
 // and opaque: this is a demo, not a token service.
+//
+// Two bounds protect it. Failed sign-ins are counted per user (by sub), or
+// per unknown username (by a keyed hash of it, so that both answer alike),
+// in the store the instances share: after limit failures within window
+// (from the first failure), every sign-in of that user, right password
+// included, is refused with NotAuthorizedException "Password attempts
+// exceeded" until the window ends; a success clears the count. And at most
+// cap(gate) password hashes (argon2id, 19 MiB each) are computed at once;
+// more wait their turn, or give up when their request ends.
 type signIn struct {
 	pool    string
 	clients map[string]recovery.Client
@@ -30,10 +35,30 @@ type signIn struct {
 	// dummy is a hash verified when the user does not exist, so an unknown
 	// user costs the same time as a wrong password.
 	dummy string
+
+	failures failureCounter
+	limit    int
+	window   time.Duration
+	secret   []byte // keys the counters of unknown usernames
+	gate     chan struct{}
+	now      func() time.Time
 }
 
-func newSignIn(pool string, clients []recovery.Client, users directory, hasher recovery.PasswordHasher) (*signIn, error) {
-	s := &signIn{pool: pool, clients: map[string]recovery.Client{}, users: users, hasher: hasher}
+// signInLimits are signIn's bounds.
+type signInLimits struct {
+	failures  failureCounter
+	limit     int
+	window    time.Duration
+	secret    []byte
+	maxHashes int
+}
+
+func newSignIn(pool string, clients []recovery.Client, users directory, hasher recovery.PasswordHasher, l signInLimits) (*signIn, error) {
+	s := &signIn{
+		pool: pool, clients: map[string]recovery.Client{}, users: users, hasher: hasher,
+		failures: l.failures, limit: l.limit, window: l.window, secret: l.secret,
+		gate: make(chan struct{}, l.maxHashes), now: time.Now,
+	}
 	for _, c := range clients {
 		s.clients[c.ID] = c
 	}
@@ -72,7 +97,12 @@ const (
 	serialization         recovery.ErrorCode = "SerializationException"
 )
 
-var errBadCredentials = apiError(recovery.NotAuthorizedException, "Incorrect username or password.")
+var (
+	errBadCredentials = apiError(recovery.NotAuthorizedException, "Incorrect username or password.")
+	// errAttemptsExceeded is Cognito's answer once a user's failed sign-ins
+	// are spent.
+	errAttemptsExceeded = apiError(recovery.NotAuthorizedException, "Password attempts exceeded")
+)
 
 // InitiateAuth is a cognitohttp.Operation.
 func (s *signIn) InitiateAuth(ctx context.Context, _ *http.Request, body []byte) (any, error) {
@@ -100,31 +130,74 @@ func (s *signIn) InitiateAuth(ctx context.Context, _ *http.Request, body []byte)
 			return nil, apiError(recovery.NotAuthorizedException, fmt.Sprintf("Unable to verify secret hash for client %s", client.ID))
 		}
 	}
-	u, err := s.users.FindUser(ctx, s.pool, recovery.UserQuery{Identifier: username, Key: recovery.FoldIdentifier(username)})
-	if errors.Is(err, recovery.ErrUserNotFound) {
-		s.hasher.Verify(password, s.dummy)
-		if !client.RevealUserExistence {
-			return nil, errBadCredentials
-		}
-		return nil, apiError(recovery.UserNotFoundException, "User does not exist.")
-	}
-	if err != nil {
+	return s.authenticate(ctx, client, username, password)
+}
+
+// authenticate checks the password within the failure limit and the hash
+// bound, then the user's state.
+func (s *signIn) authenticate(ctx context.Context, client recovery.Client, username, password string) (any, error) {
+	key := recovery.FoldIdentifier(username)
+	u, err := s.users.FindUser(ctx, s.pool, recovery.UserQuery{Identifier: username, Key: key})
+	found := err == nil
+	if err != nil && !errors.Is(err, recovery.ErrUserNotFound) {
 		return nil, err
 	}
-	hash, err := s.users.PasswordHash(ctx, s.pool, u.Sub)
-	if err != nil {
+	counter := "sub:" + u.Sub
+	hash := s.dummy
+	if !found {
+		m := hmac.New(sha256.New, s.secret)
+		m.Write([]byte(s.pool + "\x00" + key))
+		counter = "id:" + hex.EncodeToString(m.Sum(nil)[:16])
+	} else if hash, err = s.users.StoredPasswordHash(ctx, s.pool, u.Sub); err != nil {
 		return nil, err
-	}
-	if hash == "" {
+	} else if hash == "" {
 		hash = s.dummy
 	}
-	ok, err = s.hasher.Verify(password, hash)
-	if err != nil {
-		return nil, err
-	}
+	ok, failures, err := s.verify(ctx, counter, password, hash)
 	switch {
+	case err != nil:
+		return nil, err
 	case !ok:
+		if !found && client.RevealUserExistence {
+			return nil, apiError(recovery.UserNotFoundException, "User does not exist.")
+		}
 		return nil, errBadCredentials
+	case failures > 0:
+		if err := s.failures.Reset(ctx, s.pool, counter); err != nil {
+			return nil, err
+		}
+	}
+	return s.answer(u)
+}
+
+// verify compares the password with the hash, holding a place of the gate,
+// unless the counter's failures are spent (errAttemptsExceeded); a
+// mismatch is counted. It returns the failures counted before.
+func (s *signIn) verify(ctx context.Context, counter, password, hash string) (ok bool, failures int, err error) {
+	select {
+	case s.gate <- struct{}{}:
+		defer func() { <-s.gate }()
+	case <-ctx.Done():
+		return false, 0, ctx.Err()
+	}
+	failures, err = s.failures.Failures(ctx, s.pool, counter, s.now())
+	if err != nil {
+		return false, 0, err
+	}
+	if failures >= s.limit {
+		return false, failures, errAttemptsExceeded
+	}
+	if ok, err = s.hasher.Verify(password, hash); err != nil || ok {
+		return ok, failures, err
+	}
+	return false, failures, s.failures.Fail(ctx, s.pool, counter, s.now(), s.window)
+}
+
+// answer is the result for a user whose password matched.
+func (s *signIn) answer(u recovery.User) (any, error) {
+	switch {
+	case u.Sub == "":
+		return nil, errBadCredentials // the dummy hash matched: never
 	case u.Disabled:
 		return nil, apiError(recovery.NotAuthorizedException, "User is disabled.")
 	case u.Status == recovery.StatusResetRequired:

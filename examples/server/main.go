@@ -3,19 +3,60 @@
 //
 //	go run ./examples/server
 //
-// With no flags it keeps everything in memory, prints messages (codes
-// included) to stderr, and seeds a demo user and client, which it prints at
-// start. Flags:
+// With no flags it keeps everything in memory, runs in development mode
+// (messages, codes included, printed to stderr, under a loud warning), and
+// seeds a demo user and client, which it prints at start. Flags:
 //
 //	-addr 127.0.0.1:8080          listen address
-//	-seed FILE                    JSON seed: pool, clients, users (see README)
-//	-store memory|postgres|redis  where codes and their limits (budgets, locks) live
-//	-postgres URL                 with -store postgres: users, codes and limits in Postgres
-//	-redis URL                    with -store redis: codes and limits in Redis, users in memory
-//	-key SECRET                   code-hashing key, hex or base64 (default: random, codes die with the process)
-//	-smtp HOST:PORT               send email through this SMTP server
-//	-sms-webhook URL              send SMS through the webhook sender
+//	-seed FILE                    JSON seed: pool, clients, users (see README); creates missing
+//	                              users, never changes an existing one
+//	-store memory|postgres|redis  where users, codes, budgets and sign-in failures live
+//	-postgres URL                 with -store postgres (or RECOVERY_POSTGRES_URL)
+//	-postgres-schema NAME         schema of the recovery_* tables (default public)
+//	-redis URL                    with -store redis (or RECOVERY_REDIS_URL)
+//	-redis-prefix PREFIX          prefix of every Redis key (default recovery:)
+//	-key SECRET                   deprecated (ps shows it): use RECOVERY_KEY or -key-file
+//	-key-file FILE                code-hashing keys, as RECOVERY_KEY
+//	-pseudonym-key-file FILE      pseudonym key, as RECOVERY_PSEUDONYM_KEY
+//	-smtp HOST:PORT               send email through this SMTP server (SMTP_USERNAME, SMTP_PASSWORD)
+//	-smtp-from ADDRESS            From address of email
+//	-sms-webhook URL              send SMS through the webhook sender (SMS_WEBHOOK_SECRET)
 //	-async                        deliver through a queue with retries (asyncsender)
+//	-deliver-during-request-reveals-existence
+//	                              deliver during the request (tests only)
+//	-read-header-timeout 5s       time to read a request's headers
+//	-read-timeout 10s             time to read a whole request; a slower client is cut off
+//	-write-timeout 30s            time to answer; the request's context ends at 9/10 of it
+//	-idle-timeout 60s             time a keep-alive connection may stay idle
+//	-max-conns 1024               most connections served at once
+//	-shutdown-grace 10s           time for in-flight requests, then for queued messages, at shutdown
+//	-max-hashes GOMAXPROCS        most argon2id hashes at once, for sign-ins and for resets each
+//	-sign-in-failures 5           failed sign-ins per user per window, then "Password attempts exceeded"
+//	-sign-in-window 15m           the window of -sign-in-failures, from the first failure
+//
+// Secrets come from the environment or files, never only from the command
+// line: RECOVERY_KEY holds the code-hashing keys (hex or base64, 32+ bytes
+// each, comma-separated; the first issues codes, every one is accepted, so
+// keys rotate by putting a new one first); RECOVERY_PSEUDONYM_KEY keeps the
+// answers for unknown users stable across that rotation. Without a key the
+// server uses a random one and warns that codes neither survive a restart
+// nor work on another instance.
+//
+// Development mode (neither -smtp nor -sms-webhook) prints every code to
+// stderr. As soon as one channel is configured nothing is printed: the
+// pool's account recovery keeps only the configured media, so users fall
+// back to the channel there is, and a user without one gets the engine's
+// answer for a user without a usable channel.
+//
+// Delivery is off the request path (the engine's outbox, or -async) for
+// clients that hide user existence; clients that reveal it deliver during
+// the request, as in Cognito.
+//
+// On SIGTERM or SIGINT the server stops accepting, gives the requests in
+// flight -shutdown-grace to finish (then ends their contexts, so they
+// answer at once, and cuts the connections still open a second later),
+// gives the queued messages -shutdown-grace to go out (then drops them),
+// and exits 0. A second signal ends it at once.
 //
 // Besides ForgotPassword and ConfirmForgotPassword it answers InitiateAuth
 // (USER_PASSWORD_AUTH), so a client can check that a reset worked.
@@ -23,16 +64,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -45,157 +81,159 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
+	err := run(ctx, os.Args[1:], os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-// options are the command-line flags.
-type options struct {
-	addr, seed, store, postgres, redis, key, smtp, smsWebhook string
-	async                                                     bool
-}
-
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&o.seed, "seed", "", "JSON seed file (pool, clients, users); default: a demo user and client")
-	fs.StringVar(&o.store, "store", "memory", "where codes live: memory, postgres or redis")
-	fs.StringVar(&o.postgres, "postgres", "", "Postgres URL, with -store postgres")
-	fs.StringVar(&o.redis, "redis", "", "Redis URL, with -store redis")
-	fs.StringVar(&o.key, "key", "", "code-hashing key, hex or base64, 32+ bytes (default: random at start)")
-	fs.StringVar(&o.smtp, "smtp", "", "SMTP server HOST:PORT for email (default: print messages to stderr)")
-	fs.StringVar(&o.smsWebhook, "sms-webhook", "", "URL of the SMS webhook (default: print messages to stderr)")
-	fs.BoolVar(&o.async, "async", false, "deliver through a queue with retries (default: the engine's in-process outbox; both keep delivery off the request path for clients that hide user existence)")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	switch o.store {
-	case "memory":
-	case "postgres":
-		if o.postgres == "" {
-			return o, errors.New("-store postgres needs -postgres URL")
-		}
-	case "redis":
-		if o.redis == "" {
-			return o, errors.New("-store redis needs -redis URL")
-		}
-	default:
-		return o, fmt.Errorf("-store %q: use memory, postgres or redis", o.store)
-	}
-	return o, nil
-}
-
-// parseKey reads -key as hex or base64.
-func parseKey(s string) ([]byte, error) {
-	if b, err := hex.DecodeString(s); err == nil {
-		return b, nil
-	}
-	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-		return b, nil
-	}
-	if b, err := base64.RawURLEncoding.DecodeString(s); err == nil {
-		return b, nil
-	}
-	return nil, errors.New("-key is neither hex nor base64")
-}
-
+// run starts the server and serves until ctx ends.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := loadSeed(o.seed)
+	a, err := assemble(ctx, o, stderr, log)
 	if err != nil {
 		return err
 	}
-
-	secret := make([]byte, 32)
-	if o.key != "" {
-		if secret, err = parseKey(o.key); err != nil {
-			return err
-		}
-	} else {
-		rand.Read(secret)
-		log.Warn("no -key given: using a random key; outstanding codes will not survive a restart")
+	defer a.backend.close()
+	defer drain(a.engine, o.shutdownGrace, log)
+	ln, err := listen(o.addr, o.maxConns)
+	if err != nil {
+		return err
 	}
+	announce(o, a, stderr, log)
+	log.Info("ready", "addr", ln.Addr().String(), "store", o.store, "pool", a.seed.UserPoolID, "dev_mode", o.dev())
+	return serve(ctx, newHTTPServer(o, a.handler, log), ln, o.shutdownGrace, log)
+}
 
+// app is the assembled server.
+type app struct {
+	seed    seed
+	keys    keyring
+	backend *backend
+	engine  *recovery.Engine
+	handler *cognitohttp.Handler
+}
+
+// assemble reads the seed and the keys, opens the storage, applies the
+// seed, and builds the engine and the HTTP handler.
+func assemble(ctx context.Context, o options, stderr io.Writer, log *slog.Logger) (app, error) {
+	var a app
+	var err error
+	if a.seed, err = loadSeed(o.seed); err != nil {
+		return a, err
+	}
+	if a.keys, err = loadKeys(o, func(msg string, args ...any) { log.Warn(msg, args...) }); err != nil {
+		return a, err
+	}
+	warnArgv(o, log)
+	ch, err := newChannels(o, stderr)
+	if err != nil {
+		return a, err
+	}
+	mechanisms, err := ch.mechanisms(a.seed.mechanisms(), log)
+	if err != nil {
+		return a, err
+	}
+	if a.backend, err = newBackend(ctx, o, log); err != nil {
+		return a, err
+	}
 	hasher := recovery.Argon2id{}
-	b, err := newBackend(ctx, o, log)
+	if err = a.backend.seedUsers(ctx, a.seed, hasher, log); err == nil {
+		a.engine, err = newEngine(o, a, ch, mechanisms, hasher, log)
+	}
+	if err == nil {
+		a.handler, err = newHandler(o, a, hasher, log)
+	}
 	if err != nil {
-		return err
+		a.backend.close()
 	}
-	defer b.close()
-	if err := b.seedUsers(ctx, s, hasher); err != nil {
-		return err
-	}
-	sender, outbox, err := newSender(o, stderr, log)
-	if err != nil {
-		return err
-	}
+	return a, err
+}
 
-	engine, err := recovery.New(recovery.Config{
-		PoolID:          s.UserPoolID,
-		Users:           b.users,
-		Codes:           b.codes,
-		Sender:          sender,
-		Outbox:          outbox,
-		Clients:         s.clients(),
-		Keys:            []recovery.Key{{ID: "k1", Secret: secret}},
-		AccountRecovery: s.mechanisms(),
-		Hasher:          hasher,
+// newEngine builds the recovery engine on the backend and the channels.
+func newEngine(o options, a app, ch channels, mechanisms []recovery.RecoveryMechanism, hasher recovery.PasswordHasher, log *slog.Logger) (*recovery.Engine, error) {
+	outbox, err := newOutbox(o, log)
+	if err != nil {
+		return nil, err
+	}
+	return recovery.New(recovery.Config{
+		PoolID:              a.seed.UserPoolID,
+		Users:               a.backend.users,
+		Codes:               a.backend.codes,
+		Sender:              ch.sender(),
+		Outbox:              outbox,
+		Clients:             a.seed.clients(),
+		Keys:                a.keys.keys,
+		PseudonymKey:        a.keys.pseudonym,
+		AccountRecovery:     mechanisms,
+		Hasher:              hasher,
+		MaxConcurrentHashes: o.maxHashes,
 		// The per-user budget and failure lock live with the codes. No
 		// per-client or per-IP request limiter: every request of a local
 		// demo or load test comes from one client and 127.0.0.1, and it
 		// would cost a third round trip per request.
 		Logger: log,
 	})
+}
+
+// newHandler serves the engine and InitiateAuth over Cognito's protocol.
+func newHandler(o options, a app, hasher recovery.PasswordHasher, log *slog.Logger) (*cognitohttp.Handler, error) {
+	auth, err := newSignIn(a.seed.UserPoolID, a.seed.clients(), a.backend.users, hasher, signInLimits{
+		failures: a.backend.failures, limit: o.signInFailures, window: o.signInWindow,
+		secret: a.keys.signInSecret(), maxHashes: o.maxHashes,
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := engine.Close(ctx); err != nil {
-			log.Warn("draining the delivery queue", "error", err)
-		}
-	}()
-	auth, err := newSignIn(s.UserPoolID, s.clients(), b.users, hasher)
-	if err != nil {
-		return err
-	}
-	handler := cognitohttp.New(engine, cognitohttp.Options{
+	return cognitohttp.New(a.engine, cognitohttp.Options{
 		Operations: map[string]cognitohttp.Operation{"InitiateAuth": auth.InitiateAuth},
 		Logger:     log,
-	})
+	}), nil
+}
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
+// announce prints the start-up banners and, without -seed, the demo user.
+func announce(o options, a app, stderr io.Writer, log *slog.Logger) {
+	banner := func(b string) { fmt.Fprintln(stderr, b) }
+	if o.dev() {
+		banner(devBanner)
+		log.Warn("development mode: recovery codes are printed to stderr; set -smtp and/or -sms-webhook for a real service")
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	announceKeys(a.keys, banner, log)
 	if o.seed == "" {
-		fmt.Fprintf(stderr, "demo pool %s: client %q, user %q with password %q (email demo@example.com)\n",
-			s.UserPoolID, s.Clients[0].ClientID, s.Users[0].Username, s.Users[0].Password)
+		fmt.Fprintf(stderr, "demo pool %s: client %q (no secret), user %q with password %q (email demo@example.com)\n",
+			a.seed.UserPoolID, a.seed.Clients[0].ClientID, a.seed.Users[0].Username, a.seed.Users[0].Password)
 	}
-	log.Info("ready", "addr", ln.Addr().String(), "store", o.store, "pool", s.UserPoolID)
+}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+// warnArgv warns about secrets in the store URLs given as flags.
+func warnArgv(o options, log *slog.Logger) {
+	if urlHasPassword(o.postgres) && o.postgres != os.Getenv(postgresURLEnv) {
+		log.Warn("-postgres carries a password, which ps shows to every local user: use " + postgresURLEnv + ", PGPASSWORD or ~/.pgpass")
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if urlHasPassword(o.redis) && o.redis != os.Getenv(redisURLEnv) {
+		log.Warn("-redis carries a password, which ps shows to every local user: use " + redisURLEnv)
+	}
+}
+
+// drain closes the engine at shutdown: the queued messages get up to grace
+// to go out, then those left are dropped (and logged).
+func drain(engine *recovery.Engine, grace time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	log.Info("shutting down")
-	return srv.Shutdown(shutdownCtx)
+	if err := engine.Close(ctx); err != nil {
+		log.Warn("messages still queued after the grace period were dropped", "grace", grace, "error", err)
+		return
+	}
+	log.Info("delivery queue drained")
 }

@@ -8,17 +8,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/recoverykit/recoverykit/recovery"
-	"github.com/recoverykit/recoverykit/store/memstore"
 	"github.com/recoverykit/recoverykit/store/pgxstore"
 	"github.com/recoverykit/recoverykit/store/redisstore"
 )
 
-// postgresBackend keeps users and codes in Postgres, applying the
-// migrations first. The user store shares the code store, so a password
-// reset and the invalidation of the user's code are one transaction.
-func postgresBackend(ctx context.Context, url string, log *slog.Logger) (*backend, error) {
-	pool, err := pgxpool.New(ctx, url)
+// postgresBackend keeps users, codes and sign-in failures in Postgres, in
+// -postgres-schema, applying both migration tracks first (pgxstore.Migrate
+// for codes and limits, pgxstore.MigrateUsers for the reference user
+// tables). The user store shares the code store, so a password reset and
+// the use of its code are one transaction.
+func postgresBackend(ctx context.Context, o options, log *slog.Logger) (*backend, error) {
+	pool, err := pgxpool.New(ctx, o.postgres)
 	if err != nil {
 		return nil, fmt.Errorf("-postgres: %w", err)
 	}
@@ -29,9 +29,9 @@ func postgresBackend(ctx context.Context, url string, log *slog.Logger) (*backen
 	if err := pool.Ping(ctx); err != nil {
 		return fail(fmt.Errorf("-postgres: %w", err))
 	}
-	opts := pgxstore.Options{}
+	opts := pgxstore.Options{Schema: o.postgresSchema}
 	if err := pgxstore.Migrate(ctx, pool, opts); err != nil {
-		return fail(fmt.Errorf("migrating: %w", err))
+		return fail(fmt.Errorf("migrating the code tables: %w", err))
 	}
 	if err := pgxstore.MigrateUsers(ctx, pool, opts); err != nil {
 		return fail(fmt.Errorf("migrating the user tables: %w", err))
@@ -44,39 +44,45 @@ func postgresBackend(ctx context.Context, url string, log *slog.Logger) (*backen
 	if err != nil {
 		return fail(err)
 	}
-	users = users.WithCodeStore(codes)
-	log.Info("postgres: migrations applied")
-	return &backend{
-		users: users, codes: codes,
-		upsert: func(ctx context.Context, pool string, u recovery.User, hash string) error {
-			_, err := users.UpsertUser(ctx, pool, u, hash)
-			return err
-		},
-		close: pool.Close,
-	}, nil
+	failures, err := newPostgresFailures(ctx, pool, opts.WithDefaults().Schema)
+	if err != nil {
+		return fail(err)
+	}
+	log.Info("postgres: migrations applied", "schema", opts.WithDefaults().Schema)
+	return &backend{users: users.WithCodeStore(codes), codes: codes, failures: failures, close: pool.Close}, nil
 }
 
-// redisBackend keeps codes in Redis and users in memory.
-func redisBackend(ctx context.Context, url string, log *slog.Logger) (*backend, error) {
-	opt, err := redis.ParseURL(url)
+// redisBackend keeps users (redisstore.UserStore), codes and sign-in
+// failures in Redis under -redis-prefix.
+func redisBackend(ctx context.Context, o options, log *slog.Logger) (*backend, error) {
+	opt, err := redis.ParseURL(o.redis)
 	if err != nil {
 		return nil, fmt.Errorf("-redis: %w", err)
 	}
 	client := redis.NewClient(opt)
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("-redis: %w", err)
-	}
-	codes, err := redisstore.NewCodeStore(client, redisstore.Options{})
-	if err != nil {
+	fail := func(err error) (*backend, error) {
 		client.Close()
 		return nil, err
 	}
-	users := memstore.NewUserStore()
-	log.Info("redis: connected")
+	if err := client.Ping(ctx).Err(); err != nil {
+		return fail(fmt.Errorf("-redis: %w", err))
+	}
+	ropts := redisstore.Options{Prefix: o.redisPrefix}
+	codes, err := redisstore.NewCodeStore(client, ropts)
+	if err != nil {
+		return fail(err)
+	}
+	users, err := redisstore.NewUserStore(client, ropts)
+	if err != nil {
+		return fail(err)
+	}
+	if err := redisstore.LoadScripts(ctx, client); err != nil {
+		return fail(err)
+	}
+	log.Info("redis: connected", "prefix", o.redisPrefix)
 	return &backend{
 		users: users, codes: codes,
-		upsert: memstoreUpsert(users),
-		close:  func() { client.Close() },
+		failures: &redisFailures{c: client, prefix: o.redisPrefix},
+		close:    func() { client.Close() },
 	}, nil
 }
