@@ -1,6 +1,8 @@
 // Package redisstore keeps recovery codes and request counters in Redis,
 // through github.com/redis/go-redis/v9: a recovery.CodeStore (NewCodeStore)
-// and a recovery.RequestLimiter (NewLimiter). Both take a redis.Scripter,
+// and a recovery.RequestLimiter (NewLimiter), plus a small user store
+// (NewUserStore) for services whose only shared state is Redis. They take a
+// redis.Scripter,
 // the narrowest interface their scripts need, which every
 // redis.UniversalClient is: a single node (redis.NewClient), a Sentinel
 // failover client (redis.NewFailoverClient) and a Cluster
@@ -9,8 +11,9 @@
 //
 // # One round trip per call
 //
-// Issue, Check, Revoke and Allow are each one Lua script (issue.lua,
-// check.lua, revoke.lua and allow.lua, embedded in the package; each starts
+// Issue, Check, Revoke, Restore, Outstanding and Allow are each one Lua
+// script (issue.lua, check.lua, revoke.lua, restore.lua, outstanding.lua and
+// allow.lua, embedded in the package; each starts
 // with a comment listing its KEYS, ARGV and return values), run with
 // EVALSHA and a fallback to EVAL when Redis answers NOSCRIPT, as
 // redis.Script.Run does. A script runs atomically, so the budget, the
