@@ -39,6 +39,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/recoverykit/recoverykit/examples/smtpsink"
 )
@@ -143,10 +145,11 @@ func sdkClient(url string) *cip.Client {
 
 // spawned is an examples/server process.
 type spawned struct {
-	cmd  *exec.Cmd
-	url  string
-	dir  string
-	done chan error
+	cmd     *exec.Cmd
+	url     string
+	dir     string
+	done    chan error
+	cleanup func() // removes what the run left in the store
 }
 
 var readyLine = regexp.MustCompile(`msg=ready addr=(\S+)`)
@@ -168,14 +171,20 @@ func spawn(ctx context.Context, cfg config, sinkAddr string, users []string) (*s
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	args := []string{"-addr", "127.0.0.1:0", "-seed", seedPath, "-smtp", sinkAddr, "-async", "-key", fmt.Sprintf("%x", key), "-store", cfg.store}
+	args := []string{"-addr", "127.0.0.1:0", "-seed", seedPath, "-smtp", sinkAddr, "-async", "-store", cfg.store}
+	// Each run keeps its rows and keys apart, and removes them at the end.
+	run := strings.ToLower(rand.Text()[:10])
+	cleanup := func() {}
 	switch cfg.store {
 	case "postgres":
-		args = append(args, "-postgres", cfg.postgres)
+		args = append(args, "-postgres", cfg.postgres, "-postgres-schema", "loadtest_"+run)
+		cleanup = func() { dropSchema(cfg.postgres, "loadtest_"+run) }
 	case "redis":
-		args = append(args, "-redis", cfg.redis)
+		args = append(args, "-redis", cfg.redis, "-redis-prefix", "loadtest:"+run+":")
+		cleanup = func() { deleteKeys(cfg.redis, "loadtest:"+run+":") }
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("RECOVERY_KEY=%x", key)) // not in argv, where ps shows it
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -183,7 +192,7 @@ func spawn(ctx context.Context, cfg config, sinkAddr string, users []string) (*s
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &spawned{cmd: cmd, dir: dir, done: make(chan error, 1)}
+	s := &spawned{cmd: cmd, dir: dir, done: make(chan error, 1), cleanup: cleanup}
 	ready := make(chan string, 1)
 	var logMu sync.Mutex
 	var log strings.Builder
@@ -259,6 +268,42 @@ func (s *spawned) stop() {
 		<-s.done
 	}
 	os.RemoveAll(s.dir)
+	s.cleanup()
+}
+
+// dropSchema removes a run's Postgres schema.
+func dropSchema(url, schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: cleaning up:", err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: cleaning up:", err)
+	}
+}
+
+// deleteKeys removes a run's Redis keys.
+func deleteKeys(url, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: cleaning up:", err)
+		return
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: cleaning up:", err)
+	}
 }
 
 // results holds the latencies of each operation.
