@@ -1,0 +1,75 @@
+package riveroutbox
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/recoverykit/recoverykit/delivery/internal/sealedjob"
+)
+
+// errAttempt is what River records for a failed attempt: the real error
+// goes to the log and to Abandon, never into the job row, since a mail
+// server's answer may quote the address.
+var errAttempt = errors.New("riveroutbox: the delivery attempt failed; see the application's log")
+
+// errUnopenable is what River records for a job that cannot be opened.
+var errUnopenable = errors.New("riveroutbox: the job cannot be opened with Options.Keys")
+
+// worker makes the deliveries; its retry timing and attempt bound are the
+// Outbox's, not River's.
+type worker struct {
+	river.WorkerDefaults[args]
+	o *Outbox
+}
+
+// Timeout is disabled: Work applies Options.AttemptTimeout itself, so that
+// a job's context ending means River is stopping.
+func (w *worker) Timeout(*river.Job[args]) time.Duration { return -1 }
+
+// NextRetry is the wait Work decided on when the attempt failed.
+func (w *worker) NextRetry(job *river.Job[args]) time.Time {
+	if v, ok := w.o.delays.LoadAndDelete(job.ID); ok {
+		return time.Now().Add(v.(time.Duration))
+	}
+	return time.Now().Add(w.o.policy.Backoff.Delay(job.Attempt, -1))
+}
+
+// Work makes one attempt at a delivery.
+func (w *worker) Work(ctx context.Context, job *river.Job[args]) error {
+	o := w.o
+	log := o.opts.Logger.With(slog.Int64("job_id", job.ID), slog.String("message_id", job.Args.ID))
+	d, err := o.sealer.Open(job.Args.Sealed)
+	if err != nil {
+		// Nothing to abandon: without the delivery, the engine could not
+		// revoke the code; it expires unused.
+		log.LogAttrs(ctx, slog.LevelError, "riveroutbox: a job cannot be opened; it is cancelled", slog.String("error", err.Error()))
+		return river.JobCancel(errUnopenable)
+	}
+	o.mu.RLock()
+	dl := o.d
+	o.mu.RUnlock()
+	attemptCtx, cancel := context.WithTimeout(ctx, o.opts.AttemptTimeout)
+	err = sealedjob.Attempt(attemptCtx, dl, d)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		// River is stopping: this attempt does not count, and the next
+		// instance makes the delivery.
+		return river.JobSnooze(0)
+	}
+	retry, wait := o.policy.Next(d, err, job.Attempt, time.Now())
+	if !retry {
+		dl.Abandon(context.WithoutCancel(ctx), d, err)
+		return river.JobCancel(errAttempt)
+	}
+	log.LogAttrs(ctx, slog.LevelWarn, "riveroutbox: delivery attempt failed, will retry",
+		slog.Int("attempt", job.Attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+	o.delays.Store(job.ID, wait)
+	return errAttempt
+}
