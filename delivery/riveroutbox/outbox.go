@@ -27,6 +27,9 @@ func (o *Outbox) Bind(d recovery.Deliverer) error {
 		return errors.New("riveroutbox: the outbox is bound to an engine already: give each engine its own Outbox")
 	case o.closed:
 		return ErrClosed
+	case o.opts.InsertOnly:
+		o.d = d
+		return nil
 	}
 	events, unsub := o.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobCancelled, river.EventKindJobFailed)
 	// The client lives until Close, not as long as some caller's context.
@@ -94,7 +97,7 @@ func (o *Outbox) put(ctx context.Context, tx pgx.Tx, d recovery.Delivery) error 
 	if err != nil {
 		return fmt.Errorf("riveroutbox: inserting delivery %s: %w", d.ID, err)
 	}
-	if o.d != nil && !res.UniqueSkippedAsDuplicate {
+	if o.d != nil && !o.opts.InsertOnly && !res.UniqueSkippedAsDuplicate {
 		o.pmu.Lock()
 		o.pending[res.Job.ID] = struct{}{}
 		o.pmu.Unlock()
@@ -112,9 +115,9 @@ func (o *Outbox) put(ctx context.Context, tx pgx.Tx, d recovery.Delivery) error 
 func (o *Outbox) Close(ctx context.Context) error {
 	o.mu.Lock()
 	o.closed = true
-	bound := o.d != nil
+	working := o.d != nil && !o.opts.InsertOnly
 	o.mu.Unlock()
-	if !bound {
+	if !working {
 		return nil
 	}
 	drainErr := o.drain(ctx)

@@ -17,9 +17,10 @@
 //	engine, err := recovery.New(recovery.Config{..., Keys: keys, Outbox: outbox})
 //	defer engine.Close(ctx) // drains this instance's deliveries, stops River
 //
-// recovery.New binds the outbox, which starts River's workers. An outbox
-// that is never bound only inserts, for a process that takes requests but
-// leaves sending to others. PutTx inserts a delivery inside the caller's
+// recovery.New binds the outbox, which starts River's workers, unless
+// Options.InsertOnly is set: then the instance only inserts, for a process
+// that takes requests and leaves sending to others. An outbox never bound
+// only inserts too. PutTx inserts a delivery inside the caller's
 // transaction, so that it is sent only if the transaction commits.
 //
 // Delivery semantics: each job is unique by its Delivery.ID (a second Put
@@ -104,6 +105,10 @@ type Options struct {
 	// PollInterval is how often idle workers look for due jobs beside
 	// River's notifications of inserts. Default 1 s.
 	PollInterval time.Duration
+	// InsertOnly keeps Bind from starting workers: the instance only puts
+	// deliveries, for processes that take requests and leave sending to
+	// other instances.
+	InsertOnly bool
 	// Logger receives failed attempts that will be retried, jobs that
 	// cannot be opened, and River's own logs. Default slog.Default().
 	Logger *slog.Logger
