@@ -16,10 +16,13 @@
 // associated data: the key ID and the delivery's ID travel in clear (a
 // queue may deduplicate by the ID) but cannot be altered, and Open checks
 // that the sealed delivery carries the same ID as the envelope, so that a
-// job cannot be passed off as another.
+// job cannot be passed off as another. The plaintext is padded with JSON
+// white space to a multiple of 1 KiB, so that decoys and real deliveries
+// are stored at the same size.
 package sealedjob
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -40,6 +43,11 @@ const version = 1
 const info = "recoverykit outbox seal v1"
 
 const nonceSize = 12
+
+// padTo rounds the plaintext up to a multiple of this many bytes (with
+// JSON white space), so that a stored decoy is as long as a real delivery
+// and a job's size tells little about the user.
+const padTo = 1024
 
 // ErrOpen is wrapped by Open's errors when a job cannot be opened: it is
 // malformed, was altered, or names a key the Sealer does not have.
@@ -98,6 +106,9 @@ func (s *Sealer) Seal(d recovery.Delivery) ([]byte, error) {
 		// json only fails on types a Delivery does not have; say which
 		// without the value.
 		return nil, fmt.Errorf("sealedjob: encoding delivery %s: %T", d.ID, err)
+	}
+	if r := len(plain) % padTo; r != 0 {
+		plain = append(plain, bytes.Repeat([]byte{' '}, padTo-r)...)
 	}
 	header := make([]byte, 0, 3+len(s.first)+len(d.ID)+nonceSize+len(plain)+16)
 	header = append(header, version, byte(len(s.first)))

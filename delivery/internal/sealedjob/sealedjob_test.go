@@ -255,3 +255,13 @@ func TestAttemptContainsPanic(t *testing.T) {
 		t.Fatalf("err = %v, want ErrPanicked without the panic value", err)
 	}
 }
+
+func TestDecoyAsLongAsDelivery(t *testing.T) {
+	s := mustSealer(t, key("k1", 1))
+	real, _ := s.Seal(delivery())
+	d := recovery.Delivery{ID: delivery().ID, Pool: "us-east-1_pool", IssuedAt: time.Now(), ExpiresAt: time.Now(), Decoy: true}
+	decoy, _ := s.Seal(d)
+	if len(real) != len(decoy) {
+		t.Errorf("a sealed delivery has %d bytes, a sealed decoy %d: their sizes tell them apart", len(real), len(decoy))
+	}
+}
