@@ -233,6 +233,41 @@ func TestStoredErrorsQuoteNothing(t *testing.T) {
 	}
 }
 
+// A delivered task is kept until its code expires, or for
+// Options.Retention if that is shorter.
+func TestRetention(t *testing.T) {
+	c := realRedis(t)
+	inspect := asynq.NewInspectorFromRedisClient(c)
+	for _, tc := range []struct {
+		retention time.Duration
+		want      time.Duration // about
+	}{{0, time.Hour}, {5 * time.Minute, 5 * time.Minute}, {2 * time.Hour, time.Hour}} {
+		t.Run(tc.retention.String(), func(t *testing.T) {
+			q := newQueue(t, c)
+			o := open(t, c, asynqoutbox.Options{Queue: q, Retention: tc.retention})
+			f := newDeliverer(nil)
+			if err := o.Bind(f); err != nil {
+				t.Fatal(err)
+			}
+			d := delivery(0) // expires in an hour
+			if err := o.Put(t.Context(), d); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the delivery was not made", func() bool {
+				info, err := inspect.GetTaskInfo(q, d.ID)
+				return err == nil && info.State == asynq.TaskStateCompleted
+			})
+			info, err := inspect.GetTaskInfo(q, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Retention < tc.want-5*time.Second || info.Retention > tc.want+5*time.Second {
+				t.Fatalf("the delivered task is kept %v, want about %v", info.Retention, tc.want)
+			}
+		})
+	}
+}
+
 func BenchmarkPut(b *testing.B) {
 	c := realRedis(b)
 	q := newQueue(b, c)
