@@ -37,16 +37,23 @@
 // still handed to the engine, which drops it and reports it, and is not
 // retried.
 //
-// asynq delivers at least once: a task whose worker dies mid-attempt is
-// tried again after its lease expires (about 30 s), so a message may, rarely,
-// be sent twice. Senders get the Delivery.ID as Message.ID, their
-// idempotency key.
+// asynq delivers at least once: a task whose process dies mid-attempt is
+// tried again once its lease has expired (asynq finds it within about a
+// minute and a half), so a message may, rarely, be sent twice. Senders get
+// the Delivery.ID as Message.ID, their idempotency key.
 //
 // Close stops accepting deliveries, waits until the queue holds nothing
 // waiting, in progress or due for a retry (whichever process put it), then
 // stops the workers. When its context ends first, attempts in progress
 // are interrupted and everything left stays in Redis, for this process's
 // next start or another process, without counting as a failed attempt.
+// Where several processes serve one queue and the others keep putting,
+// the queue may never be empty: give Close the deadline you are willing to
+// wait, and read its error as "the queue was not empty", not as a loss.
+//
+// asynq keeps a queue's keys under asynq:{<queue>}: (one Cluster hash
+// slot) and lists the queue in asynq:queues; asynq's CLI and web UI
+// (asynqmon) show the tasks, and no more than the message IDs.
 package asynqoutbox
 
 import (
