@@ -100,6 +100,69 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 }
 
+// Put tells when Redis cannot be reached, without the delivery's content,
+// and refuses deliveries after Close.
+func TestPutErrors(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	defer c.Close()
+	o, err := asynqoutbox.New(asynqoutbox.Options{Redis: c, Keys: testKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := delivery(0)
+	err = o.Put(t.Context(), d)
+	if err == nil {
+		t.Fatal("Put succeeded with Redis unreachable")
+	}
+	for _, secret := range []string{d.Code, d.To, d.Username} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("Put's error %q contains %q", err, secret)
+		}
+	}
+	if err := o.Close(t.Context()); err != nil {
+		t.Fatalf("Close of an outbox never bound: %v", err)
+	}
+	if err := o.Put(t.Context(), d); !errors.Is(err, recovery.ErrOutboxClosed) || !errors.Is(err, asynqoutbox.ErrClosed) {
+		t.Fatalf("Put after Close = %v, want ErrClosed wrapping recovery.ErrOutboxClosed", err)
+	}
+	if err := o.Bind(newDeliverer(nil)); err == nil {
+		t.Fatal("Bind after Close succeeded")
+	}
+}
+
+// A panicking Deliver (a sender or a hook) is a failed attempt, retried.
+func TestPanicIsRetried(t *testing.T) {
+	c := realRedis(t)
+	q := newQueue(t, c)
+	o := open(t, c, asynqoutbox.Options{Queue: q, MaxAttempts: 3})
+	var n int
+	var mu sync.Mutex
+	f := newDeliverer(func(context.Context, recovery.Delivery) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if n++; n == 1 {
+			panic("sender bug")
+		}
+		return nil
+	})
+	if err := o.Bind(f); err != nil {
+		t.Fatal(err)
+	}
+	d := delivery(0)
+	if err := o.Put(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the delivery was not tried again after a panic", func() bool { n, _ := f.counts(d.ID); return n == 2 })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := o.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, abandons := f.counts(d.ID); n != 2 || abandons != 0 {
+		t.Fatalf("%d attempts, %d abandons; want 2 and 0", n, abandons)
+	}
+}
+
 // Close whose context ends interrupts the attempt in progress: the delivery
 // is neither abandoned nor counted as an attempt, and the next instance
 // makes it, even with MaxAttempts 1.
