@@ -348,3 +348,27 @@ func BenchmarkPut(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeliver measures the workers: b.N deliveries put, then made by
+// one process with the default Concurrency and a Deliver that returns at
+// once.
+func BenchmarkDeliver(b *testing.B) {
+	c := realRedis(b)
+	q := newQueue(b, c)
+	o := open(b, c, asynqoutbox.Options{Queue: q})
+	ctx := context.Background()
+	for i := range b.N {
+		if err := o.Put(ctx, delivery(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var done sync.WaitGroup
+	done.Add(b.N)
+	b.ResetTimer()
+	if err := o.Bind(newDeliverer(func(context.Context, recovery.Delivery) error { done.Done(); return nil })); err != nil {
+		b.Fatal(err)
+	}
+	done.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
