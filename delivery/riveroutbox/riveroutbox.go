@@ -32,9 +32,11 @@
 // delivery whose code expired before a worker picked it up is still handed
 // to Engine.Deliver, which drops it with its own log line and observer
 // event. A process killed during an attempt leaves the job running until
-// River rescues it (RescueStuckJobsAfter, an hour by default), so the user
-// may then get the message twice; senders receive Message.ID as
-// idempotency key for that reason.
+// River rescues it (Options.RescueAfter), so the user may then get the
+// message twice, with the same code; senders receive Message.ID as
+// idempotency key for that reason. A job rescued after its last attempt is
+// discarded by River without a call to Abandon: its code is not revoked,
+// but nobody received it and it expires.
 //
 // Finished jobs (completed, cancelled) are not deleted at once: River's
 // job cleaner removes them after its retention periods (24 hours by
@@ -105,6 +107,13 @@ type Options struct {
 	// PollInterval is how often idle workers look for due jobs beside
 	// River's notifications of inserts. Default 1 s.
 	PollInterval time.Duration
+	// RescueAfter is how long a job may stay running before River takes
+	// its process for dead and makes it available again (the attempt
+	// counts). Default AttemptTimeout + 1 minute; it must exceed
+	// AttemptTimeout by more than 5 s. River's leader looks for such jobs
+	// every 30 s, and a new process becomes leader up to 15 s after the
+	// old one died.
+	RescueAfter time.Duration
 	// InsertOnly keeps Bind from starting workers: the instance only puts
 	// deliveries, for processes that take requests and leave sending to
 	// other instances.
@@ -180,7 +189,11 @@ func New(pool *pgxpool.Pool, opts Options) (*Outbox, error) {
 		Workers:           workers,
 		MaxAttempts:       opts.MaxAttempts,
 		FetchPollInterval: opts.PollInterval,
-		Logger:            opts.Logger,
+		// Work ends each attempt by AttemptTimeout, so a job running
+		// much longer was left by a dead process.
+		JobTimeout:           opts.AttemptTimeout + timeoutGrace,
+		RescueStuckJobsAfter: opts.RescueAfter,
+		Logger:               opts.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("riveroutbox: %w", err)
@@ -206,7 +219,7 @@ func withDefaults(opts Options) (Options, error) {
 			errs = append(errs, fmt.Errorf("riveroutbox: Options.%s is %d: use a positive number, or 0 for the default", name, v))
 		}
 	}
-	for name, v := range map[string]time.Duration{"AttemptTimeout": opts.AttemptTimeout, "BaseDelay": opts.BaseDelay, "MaxDelay": opts.MaxDelay, "PollInterval": opts.PollInterval} {
+	for name, v := range map[string]time.Duration{"AttemptTimeout": opts.AttemptTimeout, "BaseDelay": opts.BaseDelay, "MaxDelay": opts.MaxDelay, "PollInterval": opts.PollInterval, "RescueAfter": opts.RescueAfter} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("riveroutbox: Options.%s is %s: use a positive duration, or 0 for the default", name, v))
 		}
@@ -221,6 +234,10 @@ func withDefaults(opts Options) (Options, error) {
 	opts.BaseDelay = or(opts.BaseDelay, DefaultBaseDelay)
 	opts.MaxDelay = or(opts.MaxDelay, DefaultMaxDelay)
 	opts.PollInterval = or(opts.PollInterval, DefaultPollInterval)
+	opts.RescueAfter = or(opts.RescueAfter, opts.AttemptTimeout+time.Minute)
+	if opts.RescueAfter <= opts.AttemptTimeout+timeoutGrace {
+		return opts, fmt.Errorf("riveroutbox: Options.RescueAfter (%s) must exceed AttemptTimeout (%s) by more than %s, or a running attempt would be taken for dead", opts.RescueAfter, opts.AttemptTimeout, timeoutGrace)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

@@ -26,9 +26,17 @@ type worker struct {
 	o *Outbox
 }
 
-// Timeout is disabled: Work applies Options.AttemptTimeout itself, so that
-// a job's context ending means River is stopping.
-func (w *worker) Timeout(*river.Job[args]) time.Duration { return -1 }
+// timeoutGrace is how much longer than Options.AttemptTimeout River lets a
+// job run: Work ends the attempt itself, and River's deadline only catches
+// a sender that ignores its context.
+const timeoutGrace = 5 * time.Second
+
+// Timeout is River's deadline for a job. It must be set (not -1): River's
+// rescuer never rescues a job without one, and a job left running by a
+// killed process would then never be made.
+func (w *worker) Timeout(*river.Job[args]) time.Duration {
+	return w.o.opts.AttemptTimeout + timeoutGrace
+}
 
 // NextRetry is the wait Work decided on when the attempt failed.
 func (w *worker) NextRetry(job *river.Job[args]) time.Time {
@@ -58,7 +66,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[args]) error {
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
+	if errors.Is(ctx.Err(), context.Canceled) {
 		// River is stopping: this attempt does not count, and the next
 		// instance makes the delivery.
 		return river.JobSnooze(0)
