@@ -199,6 +199,35 @@ func testCloseDrains(t *testing.T, s Storage) {
 	}
 }
 
+// testCloseInterrupted: a Close whose context ends first cancels the
+// attempts under way and abandons nothing; the next instance makes every
+// delivery.
+func testCloseInterrupted(t *testing.T, s Storage) {
+	first := s.Open(t, Config{MaxAttempts: 3})
+	slow := newDeliverer()
+	slow.delay = time.Minute // until the attempt's context ends
+	bind(t, first, slow)
+	var ds []recovery.Delivery
+	for i := range 5 {
+		ds = append(ds, sample(i))
+	}
+	put(t, first, ds...)
+	time.Sleep(300 * time.Millisecond) // let the workers take some
+	if err := first.Close(ctxTimeout(t, 200*time.Millisecond)); err == nil {
+		t.Error("Close returned nil although its context ended with deliveries in flight")
+	}
+	if n := len(slow.abandons()); n != 0 {
+		t.Errorf("an interrupted Close abandoned %d deliveries: they must wait for the next instance", n)
+	}
+
+	second := s.Open(t, Config{MaxAttempts: 3})
+	f := newDeliverer()
+	bind(t, second, f)
+	waitFor(t, deliveryWait, "deliveries left by an interrupted Close were not made by the next instance", allAttempted(f, 1, ds...))
+	closeOutbox(t, second)
+	wantEach(t, f, 1, 0, ds...)
+}
+
 func testRestart(t *testing.T, s Storage) {
 	first := s.Open(t, Config{MaxAttempts: 3})
 	var ds []recovery.Delivery

@@ -97,6 +97,7 @@ func Run(t *testing.T, newStorage Factory) {
 		{"UniqueByID", testUnique},
 		{"ExpiredNotRetried", testExpired},
 		{"CloseDrains", testCloseDrains},
+		{"CloseInterrupted", testCloseInterrupted},
 		{"SurvivesRestart", testRestart},
 		{"StoresNoSecrets", testRaw},
 	} {
