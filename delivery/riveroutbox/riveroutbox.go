@@ -75,6 +75,7 @@ const (
 	DefaultBaseDelay      = time.Second
 	DefaultMaxDelay       = 30 * time.Second
 	DefaultPollInterval   = time.Second
+	DefaultFetchCooldown  = 10 * time.Millisecond
 )
 
 // Kind is the River job kind of a delivery.
@@ -107,6 +108,12 @@ type Options struct {
 	// PollInterval is how often idle workers look for due jobs beside
 	// River's notifications of inserts. Default 1 s.
 	PollInterval time.Duration
+	// FetchCooldown is the least time between two fetches of jobs by an
+	// instance; each fetch takes at most as many jobs as it has idle
+	// workers, so an instance makes at most Workers deliveries per
+	// FetchCooldown. Default 10 ms (River's own default, 100 ms, would cap
+	// 16 workers at 160 deliveries a second).
+	FetchCooldown time.Duration
 	// RescueAfter is how long a job may stay running before River takes
 	// its process for dead and makes it available again (the attempt
 	// counts). Default AttemptTimeout + 1 minute; it must exceed
@@ -189,6 +196,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Outbox, error) {
 		Workers:           workers,
 		MaxAttempts:       opts.MaxAttempts,
 		FetchPollInterval: opts.PollInterval,
+		FetchCooldown:     opts.FetchCooldown,
 		// Work ends each attempt by AttemptTimeout, so a job running
 		// much longer was left by a dead process.
 		JobTimeout:           opts.AttemptTimeout + timeoutGrace,
@@ -219,7 +227,7 @@ func withDefaults(opts Options) (Options, error) {
 			errs = append(errs, fmt.Errorf("riveroutbox: Options.%s is %d: use a positive number, or 0 for the default", name, v))
 		}
 	}
-	for name, v := range map[string]time.Duration{"AttemptTimeout": opts.AttemptTimeout, "BaseDelay": opts.BaseDelay, "MaxDelay": opts.MaxDelay, "PollInterval": opts.PollInterval, "RescueAfter": opts.RescueAfter} {
+	for name, v := range map[string]time.Duration{"AttemptTimeout": opts.AttemptTimeout, "BaseDelay": opts.BaseDelay, "MaxDelay": opts.MaxDelay, "PollInterval": opts.PollInterval, "FetchCooldown": opts.FetchCooldown, "RescueAfter": opts.RescueAfter} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("riveroutbox: Options.%s is %s: use a positive duration, or 0 for the default", name, v))
 		}
@@ -234,6 +242,7 @@ func withDefaults(opts Options) (Options, error) {
 	opts.BaseDelay = or(opts.BaseDelay, DefaultBaseDelay)
 	opts.MaxDelay = or(opts.MaxDelay, DefaultMaxDelay)
 	opts.PollInterval = or(opts.PollInterval, DefaultPollInterval)
+	opts.FetchCooldown = or(opts.FetchCooldown, DefaultFetchCooldown)
 	opts.RescueAfter = or(opts.RescueAfter, opts.AttemptTimeout+time.Minute)
 	if opts.RescueAfter <= opts.AttemptTimeout+timeoutGrace {
 		return opts, fmt.Errorf("riveroutbox: Options.RescueAfter (%s) must exceed AttemptTimeout (%s) by more than %s, or a running attempt would be taken for dead", opts.RescueAfter, opts.AttemptTimeout, timeoutGrace)
