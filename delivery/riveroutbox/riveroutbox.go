@@ -143,6 +143,7 @@ func (args) Kind() string { return Kind }
 // Outbox is the durable outbox. It is safe for concurrent use. Give it to
 // one engine as Config.Outbox and stop it with Engine.Close (or Close).
 type Outbox struct {
+	pool   *pgxpool.Pool
 	opts   Options
 	sealer *sealedjob.Sealer
 	policy sealedjob.Policy
@@ -179,7 +180,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Outbox, error) {
 		return nil, fmt.Errorf("riveroutbox: Options.Keys: %w", err)
 	}
 	o := &Outbox{
-		opts: opts, sealer: sealer, pending: map[int64]struct{}{},
+		pool: pool, opts: opts, sealer: sealer, pending: map[int64]struct{}{},
 		policy: sealedjob.Policy{MaxAttempts: opts.MaxAttempts, Backoff: backoff.Policy{Base: opts.BaseDelay, Max: opts.MaxDelay}},
 		insert: &river.InsertOpts{
 			Queue: opts.Queue, MaxAttempts: opts.MaxAttempts,
