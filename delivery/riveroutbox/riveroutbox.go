@@ -31,9 +31,15 @@
 // the engine's Abandon (which revokes the code) and cancels the job. A
 // delivery whose code expired before a worker picked it up is still handed
 // to Engine.Deliver, which drops it with its own log line and observer
-// event. A process killed during an attempt leaves the job running until
-// River rescues it (Options.RescueAfter), so the user may then get the
-// message twice, with the same code; senders receive Message.ID as
+// event.
+//
+// A worker marks its job completed in its own transaction right after the
+// send, rather than in River's batches, so that a crash resends as few
+// messages as possible (a transaction per delivery: BenchmarkDeliver went
+// from about 0.7 to 1.2 ms per delivery on two cores, Postgres included).
+// A process killed between a send and that commit leaves the job running
+// until River rescues it (Options.RescueAfter), so the user may then get
+// the message twice, with the same code; senders receive Message.ID as
 // idempotency key for that reason. A job rescued after its last attempt is
 // discarded by River without a call to Abandon: its code is not revoked,
 // but nobody received it and it expires.
