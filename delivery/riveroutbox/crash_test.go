@@ -21,7 +21,9 @@ import (
 	"github.com/recoverykit/recoverykit/delivery/smtpsender"
 	"github.com/recoverykit/recoverykit/examples/smtpsink"
 	"github.com/recoverykit/recoverykit/recovery"
+	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 	"github.com/recoverykit/recoverykit/store/memstore"
+	"github.com/recoverykit/recoverykit/store/pgxstore"
 )
 
 // The crash test's child processes are this test binary again, running
@@ -245,7 +247,24 @@ func TestCrashChild(t *testing.T) {
 			addUser(t, users, crashUser(i))
 		}
 	}
-	e := newEngine(t, users, sender, outbox)
+	// The codes live in the same database, as in a real deployment: a
+	// restarted process finds them, and Deliver (which drops a delayed
+	// message whose code is no longer outstanding) sends them.
+	if err := pgxstore.Migrate(ctx, pool, pgxstore.Options{Schema: os.Getenv(envSchema)}); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := pgxstore.NewCodeStore(pool, pgxstore.Options{Schema: os.Getenv(envSchema)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := recovery.New(recovery.Config{
+		Users: users, Codes: codes, Sender: sender, Outbox: outbox,
+		Clients: []recovery.Client{{ID: "web"}}, Keys: testKeys,
+		Hasher: recoverytest.InsecureHasher{}, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if role == "accept" {
 		for i := range n {
 			if _, err := e.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: crashUser(i)}); err != nil {
