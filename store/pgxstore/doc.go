@@ -28,6 +28,8 @@
 // are recorded in recovery_migrations and recovery_user_migrations). The
 // stores take a DBTX: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx, so their
 // statements can join a transaction of your own.
+// A durable outbox on the same database (delivery/riveroutbox) has
+// migrations of its own: run riveroutbox.Migrate beside Migrate.
 //
 // # Where the SQL is
 //
