@@ -27,6 +27,9 @@ type backend struct {
 	codes    recovery.CodeStore
 	failures failureCounter
 	close    func()
+	// queue builds the store's durable outbox (River on Postgres, asynq on
+	// Redis); nil for the memory store.
+	queue func(ctx context.Context, keys []recovery.Key, log *slog.Logger) (recovery.Outbox, error)
 }
 
 func newBackend(ctx context.Context, o options, log *slog.Logger) (*backend, error) {

@@ -44,6 +44,7 @@ type options struct {
 	key, keyFile, pseudonymKeyFile           string
 	smtp, smtpFrom, smsWebhook               string
 	async, deliverInline                     bool
+	queue                                    string
 	readHeaderTimeout, readTimeout           time.Duration
 	writeTimeout, idleTimeout, shutdownGrace time.Duration
 	maxConns, maxHashes                      int
@@ -107,6 +108,10 @@ func deliveryFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.smsWebhook, "sms-webhook", "", "URL of the SMS webhook (signing secret in SMS_WEBHOOK_SECRET)")
 	fs.BoolVar(&o.async, "async", false, "deliver through a queue with retries (asyncsender) instead of the engine's in-process\n"+
 		"outbox; both deliver off the request path for clients that hide user existence")
+	fs.StringVar(&o.queue, "queue", "auto", "where deliveries wait for their worker: river (durable, in -store postgres), asynq\n"+
+		"(durable, in -store redis), memory (the engine's in-process outbox, lost on a crash), or auto:\n"+
+		"river or asynq for a shared store with -smtp or -sms-webhook, else memory (development mode\n"+
+		"prints each code on the instance that was asked)")
 	fs.BoolVar(&o.deliverInline, "deliver-during-request-reveals-existence", false, "deliver during the request (recovery.NewInlineOutbox):\n"+
 		"response times then tell which accounts exist; for tests only")
 }
@@ -153,6 +158,7 @@ func (o *options) validate() error {
 	if o.async && o.deliverInline {
 		errs = append(errs, errors.New("-async and -deliver-during-request-reveals-existence exclude each other: keep one"))
 	}
+	errs = append(errs, o.validateQueue()...)
 	for name, d := range map[string]time.Duration{"-read-header-timeout": o.readHeaderTimeout, "-read-timeout": o.readTimeout,
 		"-write-timeout": o.writeTimeout, "-idle-timeout": o.idleTimeout, "-shutdown-grace": o.shutdownGrace, "-sign-in-window": o.signInWindow} {
 		if d <= 0 {
@@ -176,4 +182,36 @@ func urlHasPassword(raw string) bool {
 	}
 	_, ok := u.User.Password()
 	return ok || u.Query().Has("password")
+}
+
+// validateQueue checks -queue against the store and the other delivery
+// flags.
+func (o *options) validateQueue() []error {
+	switch o.queue {
+	case "auto", "memory":
+		return nil
+	case "river", "asynq":
+		var errs []error
+		if want := map[string]string{"river": "postgres", "asynq": "redis"}[o.queue]; o.store != want {
+			errs = append(errs, fmt.Errorf("-queue %s keeps deliveries in the store: it needs -store %s", o.queue, want))
+		}
+		if o.async || o.deliverInline {
+			errs = append(errs, fmt.Errorf("-queue %s excludes -async and -deliver-during-request-reveals-existence: keep one", o.queue))
+		}
+		return errs
+	}
+	return []error{fmt.Errorf("-queue %q: use auto, memory, river or asynq", o.queue)}
+}
+
+// durableQueue reports whether deliveries wait in the store's durable
+// queue: -queue river or asynq, or auto on a shared store with a real
+// channel and neither -async nor inline delivery.
+func (o options) durableQueue() bool {
+	switch o.queue {
+	case "river", "asynq":
+		return true
+	case "auto":
+		return o.store != "memory" && !o.dev() && !o.async && !o.deliverInline
+	}
+	return false
 }

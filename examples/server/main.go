@@ -22,6 +22,8 @@
 //	-smtp-from ADDRESS            From address of email
 //	-sms-webhook URL              send SMS through the webhook sender (SMS_WEBHOOK_SECRET)
 //	-async                        deliver through a queue with retries (asyncsender)
+//	-queue auto|memory|river|asynq where deliveries wait: auto is River (Postgres) or asynq
+//	                              (Redis) on a shared store with a real channel, else memory
 //	-deliver-during-request-reveals-existence
 //	                              deliver during the request (tests only)
 //	-read-header-timeout 5s       time to read a request's headers
@@ -150,7 +152,7 @@ func assemble(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 	}
 	hasher := recovery.Argon2id{}
 	if err = a.backend.seedUsers(ctx, a.seed, hasher, log); err == nil {
-		a.engine, err = newEngine(o, a, ch, mechanisms, hasher, log)
+		a.engine, err = newEngine(ctx, o, a, ch, mechanisms, hasher, log)
 	}
 	if err == nil {
 		a.handler, err = newHandler(o, a, hasher, log)
@@ -162,8 +164,8 @@ func assemble(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 }
 
 // newEngine builds the recovery engine on the backend and the channels.
-func newEngine(o options, a app, ch channels, mechanisms []recovery.RecoveryMechanism, hasher recovery.PasswordHasher, log *slog.Logger) (*recovery.Engine, error) {
-	outbox, err := newOutbox(o, log)
+func newEngine(ctx context.Context, o options, a app, ch channels, mechanisms []recovery.RecoveryMechanism, hasher recovery.PasswordHasher, log *slog.Logger) (*recovery.Engine, error) {
+	outbox, err := newOutbox(ctx, o, a.backend, a.keys.keys, log)
 	if err != nil {
 		return nil, err
 	}

@@ -147,13 +147,18 @@ func (c channels) mechanisms(seed []recovery.RecoveryMechanism, log *slog.Logger
 	return out, nil
 }
 
-// newOutbox picks how deliveries leave the request path: with -async a
+// newOutbox picks how deliveries leave the request path: on a shared store
+// with a real channel (or -queue river|asynq) the store's durable queue;
+// with -async a
 // queue with retries (asyncsender); with
 // -deliver-during-request-reveals-existence none (recovery.NewInlineOutbox,
 // which reveals existence by timing); otherwise the engine's default
 // in-process outbox (nil). engine.Close drains the first and the last.
-func newOutbox(o options, log *slog.Logger) (recovery.Outbox, error) {
+func newOutbox(ctx context.Context, o options, b *backend, keys []recovery.Key, log *slog.Logger) (recovery.Outbox, error) {
 	switch {
+	case o.durableQueue():
+		log.Info("deliveries wait in the store's durable queue", "queue", map[string]string{"postgres": "river", "redis": "asynq"}[o.store])
+		return b.queue(ctx, keys, log)
 	case o.deliverInline:
 		log.Warn("-deliver-during-request-reveals-existence: response times tell which accounts exist; use it for tests only")
 		return recovery.NewInlineOutbox(), nil

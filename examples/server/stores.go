@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/recoverykit/recoverykit/delivery/asynqoutbox"
+	"github.com/recoverykit/recoverykit/delivery/riveroutbox"
+	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/store/pgxstore"
 	"github.com/recoverykit/recoverykit/store/redisstore"
 )
@@ -49,7 +53,14 @@ func postgresBackend(ctx context.Context, o options, log *slog.Logger) (*backend
 		return fail(err)
 	}
 	log.Info("postgres: migrations applied", "schema", opts.WithDefaults().Schema)
-	return &backend{users: users.WithCodeStore(codes), codes: codes, failures: failures, close: pool.Close}, nil
+	schema := opts.WithDefaults().Schema
+	queue := func(ctx context.Context, keys []recovery.Key, log *slog.Logger) (recovery.Outbox, error) {
+		if err := riveroutbox.Migrate(ctx, pool, schema); err != nil {
+			return nil, fmt.Errorf("migrating River's tables: %w", err)
+		}
+		return riveroutbox.New(pool, riveroutbox.Options{Keys: keys, Schema: schema, Logger: log})
+	}
+	return &backend{users: users.WithCodeStore(codes), codes: codes, failures: failures, close: pool.Close, queue: queue}, nil
 }
 
 // redisBackend keeps users (redisstore.UserStore), codes and sign-in
@@ -80,9 +91,18 @@ func redisBackend(ctx context.Context, o options, log *slog.Logger) (*backend, e
 		return fail(err)
 	}
 	log.Info("redis: connected", "prefix", o.redisPrefix)
+	queue := func(_ context.Context, keys []recovery.Key, log *slog.Logger) (recovery.Outbox, error) {
+		return asynqoutbox.New(asynqoutbox.Options{Redis: client, Keys: keys, Queue: asynqQueue(o.redisPrefix), Logger: log})
+	}
 	return &backend{
 		users: users, codes: codes,
 		failures: &redisFailures{c: client, prefix: o.redisPrefix},
 		close:    func() { client.Close() },
+		queue:    queue,
 	}, nil
 }
+
+// asynqQueue names the asynq queue after -redis-prefix, so that servers
+// on different prefixes of one Redis do not take each other's deliveries:
+// "recovery" for the default prefix "recovery:".
+func asynqQueue(prefix string) string { return strings.TrimSuffix(prefix, ":") }
