@@ -54,6 +54,7 @@ type config struct {
 	floorC                   string
 	floorDuration, timeout   time.Duration
 	serverPackage, clientID  string
+	queue                    string
 }
 
 func main() {
@@ -75,6 +76,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "stop everything after this long")
 	flag.StringVar(&cfg.serverPackage, "server", "./examples/server", "package of the server to build and start")
 	flag.StringVar(&cfg.clientID, "client", "load", "app client id")
+	flag.StringVar(&cfg.queue, "queue", "async", "spawned server's delivery queue: async (its -async flag), or a -queue value (auto, memory, river, asynq)")
 	flag.StringVar(&cfg.serveFloor, "serve-floor", "", "internal: serve the HTTP floor on this address (started by -floor)")
 	flag.Parse()
 
@@ -127,6 +129,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	client := sdkClient(url)
 	res := drive(ctx, client, sink, cfg, users)
 	res.print(out)
+	if !cfg.confirm {
+		awaitMail(ctx, sink, len(res.ops["ForgotPassword"].latencies), out)
+	}
 	if cfg.floor {
 		return compareWithFloor(ctx, cfg, client, users, out)
 	}
@@ -134,6 +139,19 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return fmt.Errorf("%d operations failed", res.failures())
 	}
 	return nil
+}
+
+// awaitMail waits, up to a minute, for the sink to hold want messages (one
+// per ForgotPassword answered 200: every load user exists) and reports how
+// many came and how long after the run the last one took.
+func awaitMail(ctx context.Context, sink *smtpsink.Sink, want int, out io.Writer) {
+	start := time.Now()
+	deadline := start.Add(time.Minute)
+	for sink.Count() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Fprintf(out, "mail: %d of %d answered requests delivered at the sink, the last %s after the run\n",
+		sink.Count(), want, time.Since(start).Round(time.Millisecond))
 }
 
 func sdkClient(url string) *cip.Client {
@@ -171,7 +189,12 @@ func spawn(ctx context.Context, cfg config, sinkAddr string, users []string) (*s
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	args := []string{"-addr", "127.0.0.1:0", "-seed", seedPath, "-smtp", sinkAddr, "-async", "-store", cfg.store}
+	args := []string{"-addr", "127.0.0.1:0", "-seed", seedPath, "-smtp", sinkAddr, "-store", cfg.store}
+	if cfg.queue == "async" {
+		args = append(args, "-async")
+	} else {
+		args = append(args, "-queue", cfg.queue)
+	}
 	// Each run keeps its rows and keys apart, and removes them at the end.
 	run := strings.ToLower(rand.Text()[:10])
 	cleanup := func() {}
@@ -286,7 +309,9 @@ func dropSchema(url, schema string) {
 	}
 }
 
-// deleteKeys removes a run's Redis keys.
+// deleteKeys removes a run's Redis keys: those under its prefix, and its
+// asynq queue's, which asynq keeps under asynq:{<queue>} (the server names
+// the queue after the prefix).
 func deleteKeys(url, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -297,13 +322,17 @@ func deleteKeys(url, prefix string) {
 	}
 	c := redis.NewClient(opts)
 	defer c.Close()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
+	queue := strings.TrimSuffix(prefix, ":")
+	for _, pattern := range []string{prefix + "*", "asynq:{" + queue + "}*"} {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: cleaning up:", err)
+		}
 	}
-	if err := iter.Err(); err != nil {
-		fmt.Fprintln(os.Stderr, "loadtest: cleaning up:", err)
-	}
+	c.SRem(ctx, "asynq:queues", queue)
 }
 
 // results holds the latencies of each operation.
