@@ -45,6 +45,8 @@ type serverOptions struct {
 	rejectMail *smtp.SMTPError // answer to MAIL FROM
 	rejectRcpt string          // a recipient to refuse with 550 5.1.1
 	stall      chan struct{}   // when set, DATA waits for it to close
+	discard    bool            // when set, messages are counted, not kept
+	dropInData bool            // when set, DATA keeps the message, then drops the connection unanswered
 }
 
 type testServer struct {
@@ -52,14 +54,20 @@ type testServer struct {
 	host string
 	port int
 
-	mu   sync.Mutex
-	msgs []received
+	mu       sync.Mutex
+	msgs     []received
+	count    int          // messages accepted, kept or not
+	sessions []*smtp.Conn // every connection, in order of arrival
+	quits    int          // QUIT commands received
 }
 
-func startServer(t *testing.T, opts serverOptions) *testServer {
+func startServer(t testing.TB, opts serverOptions) *testServer {
 	t.Helper()
 	ts := &testServer{opts: opts}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		ts.mu.Lock()
+		ts.sessions = append(ts.sessions, c)
+		ts.mu.Unlock()
 		return &session{srv: ts, conn: c}, nil
 	}))
 	srv.Domain = "localhost"
@@ -67,6 +75,7 @@ func startServer(t *testing.T, opts serverOptions) *testServer {
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
 	srv.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Debug = quitCounter{ts}
 	srv.TLSConfig = opts.startTLS
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -95,6 +104,41 @@ func (ts *testServer) messages() []received {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return append([]received(nil), ts.msgs...)
+}
+
+// stats returns how many connections the server was opened, how many
+// QUIT commands it got and how many messages it accepted.
+func (ts *testServer) stats() (conns, quits, msgs int) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return len(ts.sessions), ts.quits, ts.count
+}
+
+// dropAll closes every connection from the server's side, unannounced, as a
+// server that restarts or times a client out does.
+func (ts *testServer) dropAll() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, c := range ts.sessions {
+		c.Conn().Close()
+	}
+}
+
+// quitCounter reads the server's protocol trace to count QUIT commands, so
+// that a test tells a polite close from a dropped connection.
+type quitCounter struct{ ts *testServer }
+
+func (q quitCounter) Write(b []byte) (int, error) {
+	n := 0
+	for _, line := range bytes.Split(b, []byte("\r\n")) {
+		if bytes.EqualFold(line, []byte("QUIT")) {
+			n++
+		}
+	}
+	q.ts.mu.Lock()
+	q.ts.quits += n
+	q.ts.mu.Unlock()
+	return len(b), nil
 }
 
 type session struct {
@@ -153,6 +197,15 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	if s.srv.opts.discard {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		s.srv.mu.Lock()
+		s.srv.count++
+		s.srv.mu.Unlock()
+		return nil
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -163,7 +216,13 @@ func (s *session) Data(r io.Reader) error {
 	s.cur.Data = b
 	s.srv.mu.Lock()
 	s.srv.msgs = append(s.srv.msgs, s.cur)
+	s.srv.count++
 	s.srv.mu.Unlock()
+	if s.srv.opts.dropInData {
+		// The message is kept but the client never hears so: it cannot
+		// know, and must not send it again.
+		s.conn.Conn().Close()
+	}
 	return nil
 }
 
