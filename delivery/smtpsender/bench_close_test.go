@@ -1,10 +1,14 @@
 package smtpsender_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/recoverykit/recoverykit/delivery/smtpsender"
 )
 
-// closeSender is a no-op before the Sender pools connections.
-func closeSender(b *testing.B, s *smtpsender.Sender) {}
+func closeSender(b *testing.B, s *smtpsender.Sender) {
+	if err := s.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}

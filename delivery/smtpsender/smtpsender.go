@@ -1,8 +1,10 @@
 // Package smtpsender delivers recovery emails through an SMTP server, using
 // github.com/wneessen/go-mail for the protocol and MIME.
 //
-// Each Send opens a connection, upgrades it to TLS as Config.TLS says,
-// authenticates, sends one message and quits. The message is
+// A Sender keeps a few connections open, each upgraded to TLS as
+// Config.TLS says and authenticated, and sends message after message on
+// them (see Config.MaxConnections, MaxMessagesPerConnection and
+// IdleTimeout); Close says QUIT on them. The message is
 // multipart/alternative when it has both a text and an HTML body, and a
 // single part otherwise; it carries Subject, From, To, Date, Message-ID,
 // optional Reply-To and "Auto-Submitted: auto-generated" (RFC 3834, so
@@ -34,8 +36,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	mail "github.com/wneessen/go-mail"
 
@@ -71,12 +71,14 @@ func (e *invalidMessage) Unwrap() error { return ErrInvalidMessage }
 // Temporary reports false: retrying sends the same message.
 func (e *invalidMessage) Temporary() bool { return false }
 
-// Sender sends recovery messages by SMTP. It is safe for concurrent use;
-// each Send uses its own connection.
+// Sender sends recovery messages by SMTP over a pool of connections (see
+// Config.MaxConnections). It is safe for concurrent use. Close it when
+// done, so that the server hears QUIT.
 type Sender struct {
 	cfg  Config
 	addr string      // host:port
 	tls  *tls.Config // nil for NoTLS
+	pool pool
 }
 
 // New checks cfg and returns a Sender. It does not connect: a wrong host or
@@ -87,6 +89,7 @@ func New(cfg Config) (*Sender, error) {
 		return nil, err
 	}
 	s := &Sender{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
+	s.pool.slots = make(chan struct{}, cfg.MaxConnections)
 	if cfg.TLS != NoTLS {
 		if cfg.TLSConfig != nil {
 			s.tls = cfg.TLSConfig.Clone()
@@ -107,13 +110,20 @@ func New(cfg Config) (*Sender, error) {
 	return s, nil
 }
 
-// options are the go-mail client options for one Send; dial is nil only
-// when New checks them.
+// options are the go-mail client options for one connection; dial is nil
+// only when New checks them.
 func (s *Sender) options(dial mail.DialContextFunc) []mail.Option {
 	c := s.cfg
 	opts := []mail.Option{
 		mail.WithPort(c.Port),
 		mail.WithTimeout(c.ConnectTimeout),
+		// No NOOP before each message: a connection the server dropped
+		// shows at MAIL FROM and is replaced (see redeliverable). No RSET
+		// after each: the end of DATA ends the transaction (RFC 5321
+		// 4.1.1.4), and a connection that failed is not reused. Each
+		// would cost a round trip per message.
+		mail.WithoutNoop(),
+		mail.WithoutRset(),
 	}
 	if dial != nil {
 		opts = append(opts, mail.WithDialContextFunc(dial))
@@ -149,6 +159,11 @@ func (s *Sender) options(dial mail.DialContextFunc) []mail.Option {
 
 // Send delivers m by SMTP within Config.SendTimeout and ctx. A nil error
 // means the server accepted the message for delivery.
+//
+// Send uses an idle pooled connection when there is one, and opens one
+// otherwise. When the server has closed a pooled connection unannounced,
+// the message goes again, once, on a new connection, but only if the
+// server cannot have accepted it yet: a message is never sent twice.
 func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 	if m.Medium != recovery.Email {
 		return fmt.Errorf("%w: this message is %q; send SMS through an SMS sender such as webhooksender", ErrUnsupportedMedium, m.Medium)
@@ -163,25 +178,32 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	defer cancel()
 
-	var conns connSet
-	defer conns.closeAll()
-	client, err := mail.NewClient(s.cfg.Host, s.options(s.dialer(ctx, &conns))...)
-	if err != nil {
-		return fmt.Errorf("smtpsender: %w", err)
-	}
-	// The steps of go-mail's DialAndSendWithContext, kept apart so that
-	// errors say which one failed.
-	smtpClient, err := client.DialToSMTPClientWithContext(ctx)
-	if err != nil {
+	if err := s.acquire(ctx); err != nil {
 		return s.fail(ctx, "connect", err, m.Code)
 	}
-	if err := client.SendWithSMTPClient(smtpClient, msg); err != nil {
-		client.CloseWithSMTPClient(smtpClient)
-		return s.fail(ctx, "send", err, m.Code)
+	defer s.release()
+	c, err := s.take(ctx)
+	if err != nil {
+		return err
 	}
-	// The server has the message; a failure to say goodbye changes nothing.
-	client.CloseWithSMTPClient(smtpClient)
-	return nil
+	if c != nil {
+		err = s.deliver(ctx, c, msg)
+		if err == nil || !redeliverable(ctx, msg, err) {
+			return s.sendErr(ctx, err, m.Code)
+		}
+	}
+	if c, err = s.dial(ctx); err != nil {
+		return s.fail(ctx, "connect", err, m.Code)
+	}
+	return s.sendErr(ctx, s.deliver(ctx, c, msg), m.Code)
+}
+
+// sendErr is fail for the "send" step, and nil for nil.
+func (s *Sender) sendErr(ctx context.Context, err error, code string) error {
+	if err == nil {
+		return nil
+	}
+	return s.fail(ctx, "send", err, code)
 }
 
 // compose builds the MIME message. Its errors never hold the code or a body.
@@ -240,113 +262,6 @@ func messageID(from string) string {
 		domain = from[i+1:]
 	}
 	return hex.EncodeToString(b[:]) + "@" + domain
-}
-
-// dialer connects for one Send: every connection it makes is bound to ctx,
-// so cancelling ctx (or reaching its deadline) interrupts whatever SMTP
-// command is in progress, not only the dial; and it does the TLS handshake
-// itself for ImplicitTLS.
-func (s *Sender) dialer(ctx context.Context, conns *connSet) mail.DialContextFunc {
-	return func(dialCtx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		raw, err := d.DialContext(dialCtx, network, s.addr)
-		if err != nil {
-			return nil, err
-		}
-		conn := bind(ctx, raw)
-		conns.add(conn)
-		if s.cfg.TLS != ImplicitTLS {
-			return conn, nil
-		}
-		tc := tls.Client(conn, s.tls)
-		if err := tc.HandshakeContext(dialCtx); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return tc, nil
-	}
-}
-
-// connSet remembers the connections of one Send, so that none outlives it
-// (go-mail leaves a connection open when the dialogue fails after the dial).
-type connSet struct {
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (s *connSet) add(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conns = append(s.conns, c)
-}
-
-func (s *connSet) closeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-	s.conns = nil
-}
-
-// ctxConn is a connection bound to a context: its deadlines never lie beyond
-// the context's, and once the context is done every pending and future read
-// or write fails at once.
-type ctxConn struct {
-	net.Conn
-	ctx  context.Context
-	stop func() bool
-	mu   sync.Mutex // orders deadline changes against the context's end
-}
-
-// past is a deadline that has passed.
-var past = time.Unix(1, 0)
-
-func bind(ctx context.Context, c net.Conn) *ctxConn {
-	cc := &ctxConn{Conn: c, ctx: ctx}
-	cc.stop = context.AfterFunc(ctx, func() {
-		cc.mu.Lock()
-		defer cc.mu.Unlock()
-		cc.Conn.SetDeadline(past)
-	})
-	return cc
-}
-
-func (c *ctxConn) clamp(t time.Time) time.Time {
-	if c.ctx.Err() != nil {
-		return past
-	}
-	if d, ok := c.ctx.Deadline(); ok && (t.IsZero() || d.Before(t)) {
-		return d
-	}
-	return t
-}
-
-// SetDeadline sets the deadline, no later than the context's.
-func (c *ctxConn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Conn.SetDeadline(c.clamp(t))
-}
-
-// SetReadDeadline sets the read deadline, no later than the context's.
-func (c *ctxConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Conn.SetReadDeadline(c.clamp(t))
-}
-
-// SetWriteDeadline sets the write deadline, no later than the context's.
-func (c *ctxConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Conn.SetWriteDeadline(c.clamp(t))
-}
-
-// Close closes the connection and forgets the context.
-func (c *ctxConn) Close() error {
-	c.stop()
-	return c.Conn.Close()
 }
 
 // Media implements recovery.MediaReporter: SMTP carries email only, so an

@@ -1,0 +1,338 @@
+package smtpsender
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+)
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("smtpsender: the Sender is closed")
+
+// conn is one pooled SMTP session, past EHLO, STARTTLS and AUTH. Only the
+// Send holding it, or the pool while it is idle, touches it.
+type conn struct {
+	mc   *mail.Client // holds the options sc was dialled with
+	sc   *smtp.Client
+	nc   *ctxConn  // the TCP connection under sc, and under TLS if any
+	sent int       // messages the server accepted on it
+	idle time.Time // when it was last returned to the pool
+}
+
+// pool holds the idle connections and bounds the open ones.
+type pool struct {
+	// slots holds a token for each Send holding a connection. Since a
+	// Send dials only when no connection is idle, busy plus idle never
+	// exceeds cap(slots).
+	slots chan struct{}
+
+	mu     sync.Mutex
+	idle   []*conn     // oldest first; Sends take the newest
+	reaper *time.Timer // the next idle check, nil when none is due
+	closed bool
+}
+
+// acquire waits for a slot, within ctx.
+func (s *Sender) acquire(ctx context.Context) error {
+	select {
+	case s.pool.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Sender) release() { <-s.pool.slots }
+
+// take returns the most recently used idle connection, or nil when there
+// is none; ErrClosed after Close. Connections idle too long (the reaper
+// may be late) are closed on the way.
+func (s *Sender) take(ctx context.Context) (*conn, error) {
+	now := time.Now()
+	s.pool.mu.Lock()
+	if s.pool.closed {
+		s.pool.mu.Unlock()
+		return nil, ErrClosed
+	}
+	var c *conn
+	var stale []*conn
+	for n := len(s.pool.idle); n > 0 && c == nil; n-- {
+		last := s.pool.idle[n-1]
+		s.pool.idle = s.pool.idle[:n-1]
+		if now.Sub(last.idle) < s.cfg.IdleTimeout {
+			c = last
+		} else {
+			stale = append(stale, last)
+		}
+	}
+	s.pool.mu.Unlock()
+	for _, old := range stale {
+		s.quit(ctx, old)
+	}
+	return c, nil
+}
+
+// put returns a healthy connection to the pool, or says QUIT when it has
+// carried its share of messages or the Sender is closed.
+func (s *Sender) put(ctx context.Context, c *conn) {
+	s.pool.mu.Lock()
+	if s.pool.closed || c.sent >= s.cfg.MaxMessagesPerConnection {
+		s.pool.mu.Unlock()
+		s.quit(ctx, c)
+		return
+	}
+	c.idle = time.Now() // under the lock, so that idle stays in order
+	s.pool.idle = append(s.pool.idle, c)
+	if s.pool.reaper == nil {
+		s.pool.reaper = time.AfterFunc(s.cfg.IdleTimeout, s.reap)
+	}
+	s.pool.mu.Unlock()
+}
+
+// reap says QUIT on the connections idle for IdleTimeout, and schedules
+// itself for when the oldest of the others will be.
+func (s *Sender) reap() {
+	now := time.Now()
+	s.pool.mu.Lock()
+	n := 0
+	for n < len(s.pool.idle) && now.Sub(s.pool.idle[n].idle) >= s.cfg.IdleTimeout {
+		n++
+	}
+	stale := append([]*conn(nil), s.pool.idle[:n]...)
+	s.pool.idle = append(s.pool.idle[:0], s.pool.idle[n:]...)
+	s.pool.reaper = nil
+	if len(s.pool.idle) > 0 && !s.pool.closed {
+		s.pool.reaper = time.AfterFunc(s.pool.idle[0].idle.Add(s.cfg.IdleTimeout).Sub(now), s.reap)
+	}
+	s.pool.mu.Unlock()
+	for _, c := range stale {
+		s.quit(context.Background(), c)
+	}
+}
+
+// quit ends c's session politely, within ctx and ConnectTimeout, and
+// closes the connection whatever the server answers: there is nothing
+// left to report.
+func (s *Sender) quit(ctx context.Context, c *conn) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	c.nc.attach(ctx)
+	c.nc.SetDeadline(time.Now().Add(s.cfg.ConnectTimeout)) // the last Send's has passed
+	c.sc.Quit()
+	c.nc.detach()
+	c.nc.Close()
+}
+
+// Close says QUIT on the idle connections and closes the Sender: Send
+// then fails with ErrClosed. Sends in progress finish, and say QUIT as
+// they do; Close waits for them until ctx ends, and then returns ctx's
+// error while they finish on their own. Calling Close again is harmless.
+func (s *Sender) Close(ctx context.Context) error {
+	s.pool.mu.Lock()
+	s.pool.closed = true
+	idle := s.pool.idle
+	s.pool.idle = nil
+	if s.pool.reaper != nil {
+		s.pool.reaper.Stop()
+		s.pool.reaper = nil
+	}
+	s.pool.mu.Unlock()
+	for _, c := range idle {
+		s.quit(ctx, c)
+	}
+	// Holding every slot means no Send holds a connection.
+	held := 0
+	defer func() {
+		for range held {
+			s.release()
+		}
+	}()
+	for range cap(s.pool.slots) {
+		if err := s.acquire(ctx); err != nil {
+			return err
+		}
+		held++
+	}
+	return nil
+}
+
+// dial opens a session: connection, EHLO, STARTTLS and AUTH as Config
+// says, within ctx.
+func (s *Sender) dial(ctx context.Context) (*conn, error) {
+	var nc *ctxConn
+	dial := func(dialCtx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		raw, err := d.DialContext(dialCtx, network, s.addr)
+		if err != nil {
+			return nil, err
+		}
+		nc = &ctxConn{Conn: raw}
+		nc.attach(ctx)
+		if s.cfg.TLS != ImplicitTLS {
+			return nc, nil
+		}
+		tc := tls.Client(nc, s.tls)
+		if err := tc.HandshakeContext(dialCtx); err != nil {
+			return nil, err
+		}
+		return tc, nil
+	}
+	mc, err := mail.NewClient(s.cfg.Host, s.options(dial)...)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := mc.DialToSMTPClientWithContext(ctx)
+	if nc == nil {
+		return nil, err
+	}
+	// nc.detach fails when ctx ended during the dialogue: the
+	// connection's deadline is then in the past.
+	if !nc.detach() && err == nil {
+		err = context.Cause(ctx)
+	}
+	if err != nil {
+		// go-mail leaves the connection open when the dialogue fails.
+		nc.Close()
+		return nil, err
+	}
+	return &conn{mc: mc, sc: sc, nc: nc}, nil
+}
+
+// deliver sends msg on c within ctx, and returns c to the pool when the
+// session is still usable. A connection that failed is never reused: its
+// state is unknown. It is closed with QUIT when the server answered, and
+// dropped when it did not.
+func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) error {
+	c.nc.attach(ctx)
+	err := c.mc.SendWithSMTPClient(c.sc, msg)
+	healthy := c.nc.detach()
+	if msg.IsDelivered() {
+		c.sent++
+	}
+	var reply *mail.SendError
+	switch {
+	case err == nil && healthy:
+		s.put(ctx, c)
+	case healthy && errors.As(err, &reply) && reply.ErrorCode() != 0:
+		s.quit(ctx, c)
+	default:
+		c.nc.Close()
+	}
+	if msg.IsDelivered() {
+		// The server has the message; what failed after (RSET, were it
+		// sent) changes nothing.
+		return nil
+	}
+	return err
+}
+
+// redeliverable reports whether a send that failed on a reused connection
+// may be repeated on a fresh one. A pooled connection may have been
+// closed by the server (idle limit, restart) without our knowing; we send
+// no NOOP to ask, as it would cost a round trip per message. Instead the
+// first command fails, and the message goes again, once, on a new
+// connection. That is safe only while the server cannot have accepted
+// the message: before the end of DATA (the final ".") was sent. Once it
+// was, a lost reply leaves the message possibly accepted, and repeating
+// it could deliver it twice; that failure is returned instead. Only
+// failures without an SMTP reply (the connection broke) or with 421 (the
+// server is closing it) count: any other reply would come again.
+func redeliverable(ctx context.Context, msg *mail.Msg, err error) bool {
+	var se *mail.SendError
+	if ctx.Err() != nil || msg.IsDelivered() || !errors.As(err, &se) {
+		return false
+	}
+	switch se.Reason {
+	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrWriteContent:
+		// Before the final "."; ErrWriteContent is a failure while
+		// writing the body, whose end is written only after it.
+	default:
+		return false
+	}
+	code := se.ErrorCode()
+	return code == 0 || code == 421
+}
+
+// ctxConn is a connection bound, while a Send uses it, to the Send's
+// context: its deadlines never lie beyond the context's, and once the
+// context is done every pending and future read or write fails at once.
+type ctxConn struct {
+	net.Conn
+	mu   sync.Mutex      // orders deadline changes against the context's end
+	ctx  context.Context // nil while the connection is idle
+	stop func() bool
+}
+
+// past is a deadline that has passed.
+var past = time.Unix(1, 0)
+
+// attach binds c to ctx until detach.
+func (c *ctxConn) attach(ctx context.Context) {
+	c.mu.Lock()
+	c.ctx = ctx
+	c.mu.Unlock()
+	c.stop = context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.Conn.SetDeadline(past)
+	})
+}
+
+// detach unbinds c from its context. It reports false when the context
+// ended first: its deadline is then in the past, and c is no longer
+// usable.
+func (c *ctxConn) detach() bool {
+	ok := c.stop()
+	c.mu.Lock()
+	c.ctx = nil
+	c.mu.Unlock()
+	return ok
+}
+
+func (c *ctxConn) clamp(t time.Time) time.Time {
+	if c.ctx == nil {
+		return t
+	}
+	if c.ctx.Err() != nil {
+		return past
+	}
+	if d, ok := c.ctx.Deadline(); ok && (t.IsZero() || d.Before(t)) {
+		return d
+	}
+	return t
+}
+
+// SetDeadline sets the deadline, no later than the context's.
+func (c *ctxConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetDeadline(c.clamp(t))
+}
+
+// SetReadDeadline sets the read deadline, no later than the context's.
+func (c *ctxConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetReadDeadline(c.clamp(t))
+}
+
+// SetWriteDeadline sets the write deadline, no later than the context's.
+func (c *ctxConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(c.clamp(t))
+}
+
+// Close closes the connection and forgets the context.
+func (c *ctxConn) Close() error {
+	if c.stop != nil {
+		c.stop()
+	}
+	return c.Conn.Close()
+}
