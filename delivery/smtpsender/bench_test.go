@@ -23,19 +23,25 @@ import (
 
 var benchWorkers = []int{1, 16}
 
-// BenchmarkSend measures the Sender at 1 and 16 concurrent callers.
+// BenchmarkSend measures the Sender at 1 and 16 concurrent callers, with
+// MaxConnections at the number of workers as the floor has a connection
+// per worker; and at 16 workers with the default MaxConnections.
 func BenchmarkSend(b *testing.B) {
-	for _, w := range benchWorkers {
-		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) {
-			ts := startServer(b, serverOptions{discard: true})
-			s := newBenchSender(b, ts)
-			m := message()
-			runWorkers(b, w, func(int) func() error {
-				return func() error { return s.Send(context.Background(), m) }
-			})
-			closeSender(b, s)
+	run := func(b *testing.B, workers, conns int) {
+		ts := startServer(b, serverOptions{discard: true})
+		s := newBenchSender(b, ts, conns)
+		m := message()
+		runWorkers(b, workers, func(int) func() error {
+			return func() error { return s.Send(context.Background(), m) }
 		})
+		if err := s.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
+	for _, w := range benchWorkers {
+		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) { run(b, w, w) })
+	}
+	b.Run("workers=16,maxconns=default", func(b *testing.B) { run(b, 16, 0) })
 }
 
 // BenchmarkSendFloor is the floor BenchmarkSend is measured against: the
@@ -111,11 +117,12 @@ func renderedMessage(b *testing.B) []byte {
 	return buf.Bytes()
 }
 
-func newBenchSender(b *testing.B, ts *testServer) *smtpsender.Sender {
+func newBenchSender(b *testing.B, ts *testServer, conns int) *smtpsender.Sender {
 	s, err := smtpsender.New(smtpsender.Config{
 		Host: ts.host, Port: ts.port, TLS: smtpsender.NoTLS,
 		From: "no-reply@example.com", FromName: "Sécurité Compte",
 		ReplyTo: "support@example.com", Now: func() time.Time { return fixedNow },
+		MaxConnections: conns,
 	})
 	if err != nil {
 		b.Fatal(err)
