@@ -51,7 +51,9 @@ func (e *Error) Unwrap() []error { return e.wrapped }
 
 // Temporary reports whether the same message may go through later: a 4xx
 // reply, a timeout or a lost connection. Authentication failures, 5xx
-// replies and certificate errors are not temporary.
+// replies and certificate errors are not temporary; nor is a connection
+// lost after the whole message went, as the server may have accepted it
+// and sending it again could deliver it twice.
 func (e *Error) Temporary() bool { return e.temporary }
 
 var enhancedCode = regexp.MustCompile(`\b[245]\.\d{1,3}\.\d{1,3}\b`)
@@ -103,6 +105,12 @@ func (s *Sender) fail(ctx context.Context, op string, err error, code string) er
 		e.wrapped = append(e.wrapped, recovery.ErrDeliveryForbidden)
 	case e.ReplyCode != 0:
 		e.temporary = e.ReplyCode/100 == 4
+	case beforeEndOfData(reason):
+		// The connection broke (go-mail's SendError hides the network
+		// error) before the message went whole: the server does not have
+		// it, and sending it again is safe. After the end of DATA the
+		// server may have it, so that failure falls through as permanent.
+		e.temporary = true
 	case errors.As(err, &certErr), errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr):
 		// The server's certificate is not trusted: that will not change
 		// by itself.

@@ -248,15 +248,23 @@ func redeliverable(ctx context.Context, msg *mail.Msg, err error) bool {
 	if ctx.Err() != nil || msg.IsDelivered() || !errors.As(err, &se) {
 		return false
 	}
-	switch se.Reason {
-	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrWriteContent:
-		// Before the final "."; ErrWriteContent is a failure while
-		// writing the body, whose end is written only after it.
-	default:
+	if !beforeEndOfData(se.Reason) {
 		return false
 	}
 	code := se.ErrorCode()
 	return code == 0 || code == 421
+}
+
+// beforeEndOfData reports whether a send that failed for reason failed
+// before the end of DATA (the final ".") was sent, when the server cannot
+// have accepted the message. ErrWriteContent is a failure while writing
+// the body, whose end is written only after it.
+func beforeEndOfData(reason mail.SendErrReason) bool {
+	switch reason {
+	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrWriteContent:
+		return true
+	}
+	return false
 }
 
 // ctxConn is a connection bound, while a Send uses it, to the Send's

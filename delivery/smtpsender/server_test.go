@@ -46,7 +46,7 @@ type serverOptions struct {
 	rejectRcpt string          // a recipient to refuse with 550 5.1.1
 	stall      chan struct{}   // when set, DATA waits for it to close
 	discard    bool            // when set, messages are counted, not kept
-	dropInData bool            // when set, DATA keeps the message, then drops the connection unanswered
+	dropInData int             // when n > 0, DATA keeps the n-th message, then drops the connection unanswered
 }
 
 type testServer struct {
@@ -54,20 +54,54 @@ type testServer struct {
 	host string
 	port int
 
-	mu       sync.Mutex
-	msgs     []received
-	count    int          // messages accepted, kept or not
-	sessions []*smtp.Conn // every connection, in order of arrival
-	quits    int          // QUIT commands received
+	mu      sync.Mutex
+	msgs    []received
+	count   int        // messages accepted, kept or not
+	conns   []net.Conn // every connection, in order of arrival
+	quits   int        // QUIT commands received
+	open    int        // connections open now
+	maxOpen int        // the most connections open at once
+}
+
+// countingListener keeps track of the server's connections.
+type countingListener struct {
+	net.Listener
+	ts *testServer
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c, ts: l.ts}
+	l.ts.mu.Lock()
+	defer l.ts.mu.Unlock()
+	l.ts.conns = append(l.ts.conns, cc)
+	l.ts.open++
+	l.ts.maxOpen = max(l.ts.maxOpen, l.ts.open)
+	return cc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	ts   *testServer
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.ts.mu.Lock()
+		c.ts.open--
+		c.ts.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 func startServer(t testing.TB, opts serverOptions) *testServer {
 	t.Helper()
 	ts := &testServer{opts: opts}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		ts.mu.Lock()
-		ts.sessions = append(ts.sessions, c)
-		ts.mu.Unlock()
 		return &session{srv: ts, conn: c}, nil
 	}))
 	srv.Domain = "localhost"
@@ -84,6 +118,7 @@ func startServer(t testing.TB, opts serverOptions) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l = countingListener{l, ts}
 	if opts.implicit != nil {
 		l = tls.NewListener(l, opts.implicit)
 	}
@@ -113,16 +148,25 @@ func (ts *testServer) messages() []received {
 func (ts *testServer) stats() (conns, quits, msgs int) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return len(ts.sessions), ts.quits, ts.count
+	return len(ts.conns), ts.quits, ts.count
+}
+
+// openConns returns how many connections are open now, and the most that
+// were open at once.
+func (ts *testServer) openConns() (now, most int) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.open, ts.maxOpen
 }
 
 // dropAll closes every connection from the server's side, unannounced, as a
 // server that restarts or times a client out does.
 func (ts *testServer) dropAll() {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	for _, c := range ts.sessions {
-		c.Conn().Close()
+	conns := append([]net.Conn(nil), ts.conns...)
+	ts.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
 	}
 }
 
@@ -219,8 +263,9 @@ func (s *session) Data(r io.Reader) error {
 	s.srv.mu.Lock()
 	s.srv.msgs = append(s.srv.msgs, s.cur)
 	s.srv.count++
+	drop := s.srv.count == s.srv.opts.dropInData
 	s.srv.mu.Unlock()
-	if s.srv.opts.dropInData {
+	if drop {
 		// The message is kept but the client never hears so: it cannot
 		// know, and must not send it again.
 		s.conn.Conn().Close()
