@@ -22,8 +22,8 @@ import (
 // the step, the server and the server's reply; it never holds the code, a
 // body or a password.
 type Error struct {
-	// Op is the step that failed: "connect" (including TLS and AUTH) or
-	// "send".
+	// Op is the step that failed: "connect" (including TLS, AUTH and
+	// waiting for a free connection) or "send".
 	Op string
 	// Addr is the server's host:port.
 	Addr string

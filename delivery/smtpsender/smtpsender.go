@@ -1,10 +1,16 @@
 // Package smtpsender delivers recovery emails through an SMTP server, using
 // github.com/wneessen/go-mail for the protocol and MIME.
 //
-// A Sender keeps a few connections open, each upgraded to TLS as
-// Config.TLS says and authenticated, and sends message after message on
-// them (see Config.MaxConnections, MaxMessagesPerConnection and
-// IdleTimeout); Close says QUIT on them. The message is
+// A Sender keeps up to Config.MaxConnections connections open, each
+// upgraded to TLS as Config.TLS says and authenticated, and sends message
+// after message on them. A connection is replaced after
+// MaxMessagesPerConnection messages and closed after IdleTimeout unused;
+// Close says QUIT on them all. A connection the server dropped shows at
+// the next message, which then goes on a new connection, once, and only
+// while the server cannot have it yet: the Sender never sends a message
+// twice.
+//
+// The message is
 // multipart/alternative when it has both a text and an HTML body, and a
 // single part otherwise; it carries Subject, From, To, Date, Message-ID,
 // optional Reply-To and "Auto-Submitted: auto-generated" (RFC 3834, so
@@ -73,7 +79,8 @@ func (e *invalidMessage) Temporary() bool { return false }
 
 // Sender sends recovery messages by SMTP over a pool of connections (see
 // Config.MaxConnections). It is safe for concurrent use. Close it when
-// done, so that the server hears QUIT.
+// done, so that the server hears QUIT at once; an unclosed Sender's idle
+// connections are closed after IdleTimeout.
 type Sender struct {
 	cfg  Config
 	addr string      // host:port
