@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/textproto"
 	"sync"
 	"time"
 
@@ -18,7 +19,6 @@ var ErrClosed = errors.New("smtpsender: the Sender is closed")
 // conn is one pooled SMTP session, past EHLO, STARTTLS and AUTH. Only the
 // Send holding it, or the pool while it is idle, touches it.
 type conn struct {
-	mc   *mail.Client // holds the options sc was dialled with
 	sc   *smtp.Client
 	nc   *ctxConn  // the TCP connection under sc, and under TLS if any
 	sent int       // messages the server accepted on it
@@ -201,35 +201,91 @@ func (s *Sender) dial(ctx context.Context) (*conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &conn{mc: mc, sc: sc, nc: nc}, nil
+	return &conn{sc: sc, nc: nc}, nil
 }
 
-// deliver sends msg on c within ctx, and returns c to the pool when the
-// session is still usable. A connection that failed is never reused: its
-// state is unknown. It is closed with QUIT when the server answered, and
-// dropped when it did not.
-func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) error {
+// deliver sends the rendered message data from the Sender to rcpt on c,
+// within ctx, and returns c to the pool when the session is still usable.
+// A connection that failed is never reused: its state is unknown. It is
+// closed with QUIT when the server answered, and dropped when it did not.
+func (s *Sender) deliver(ctx context.Context, c *conn, rcpt string, data []byte) error {
 	c.nc.attach(ctx)
-	err := c.mc.SendWithSMTPClient(c.sc, msg)
+	err := c.transact(s.cfg.ConnectTimeout, s.cfg.From, rcpt, data)
 	healthy := c.nc.detach()
-	if msg.IsDelivered() {
-		c.sent++
-	}
-	var reply *mail.SendError
+	var reply *textproto.Error
 	switch {
-	case err == nil && healthy:
-		s.put(ctx, c)
-	case healthy && errors.As(err, &reply) && reply.ErrorCode() != 0:
+	case err == nil:
+		c.sent++
+		if healthy {
+			s.put(ctx, c)
+		} else {
+			c.nc.Close()
+		}
+	case healthy && errors.As(err, &reply):
 		s.quit(ctx, c)
 	default:
 		c.nc.Close()
 	}
-	if msg.IsDelivered() {
-		// The server has the message; what failed after (RSET, were it
-		// sent) changes nothing.
-		return nil
-	}
 	return err
+}
+
+// transact is one mail transaction: MAIL, RCPT, DATA. No RSET follows:
+// the end of DATA ends the transaction (RFC 5321 4.1.1.4), and a
+// connection that failed is not reused. timeout bounds the transaction,
+// as go-mail bounds each of its sends.
+func (c *conn) transact(timeout time.Duration, from, rcpt string, data []byte) error {
+	if err := c.sc.UpdateDeadline(timeout); err != nil {
+		return &sendError{stepMail, err}
+	}
+	if err := c.sc.Mail(from); err != nil {
+		return &sendError{stepMail, err}
+	}
+	if err := c.sc.Rcpt(rcpt); err != nil {
+		return &sendError{stepRcpt, err}
+	}
+	w, err := c.sc.Data()
+	if err != nil {
+		return &sendError{stepData, err}
+	}
+	if _, err := w.Write(data); err != nil {
+		return &sendError{stepData, err}
+	}
+	if err := w.Close(); err != nil {
+		return &sendError{stepDataEnd, err}
+	}
+	return nil
+}
+
+// step is how far a failed transaction got.
+type step int
+
+const (
+	stepNone    step = iota // not a transaction's error
+	stepMail                // MAIL FROM
+	stepRcpt                // RCPT TO
+	stepData                // DATA, or writing the message
+	stepDataEnd             // the end of DATA was sent: the server may have the message
+)
+
+var stepNames = [...]string{"", "MAIL FROM", "RCPT TO", "DATA", "end of DATA"}
+
+// sendError is a failed transaction and the step it failed at.
+type sendError struct {
+	step step
+	err  error
+}
+
+func (e *sendError) Error() string { return stepNames[e.step] + ": " + e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// failedAt returns the step at which err failed, stepNone for an error
+// that is not a transaction's.
+func failedAt(err error) step {
+	var se *sendError
+	if errors.As(err, &se) {
+		return se.step
+	}
+	return stepNone
 }
 
 // redeliverable reports whether a send that failed on a reused connection
@@ -243,28 +299,15 @@ func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) error {
 // it could deliver it twice; that failure is returned instead. Only
 // failures without an SMTP reply (the connection broke) or with 421 (the
 // server is closing it) count: any other reply would come again.
-func redeliverable(ctx context.Context, msg *mail.Msg, err error) bool {
-	var se *mail.SendError
-	if ctx.Err() != nil || msg.IsDelivered() || !errors.As(err, &se) {
+func redeliverable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
 		return false
 	}
-	if !beforeEndOfData(se.Reason) {
+	if st := failedAt(err); st == stepNone || st == stepDataEnd {
 		return false
 	}
-	code := se.ErrorCode()
-	return code == 0 || code == 421
-}
-
-// beforeEndOfData reports whether a send that failed for reason failed
-// before the end of DATA (the final ".") was sent, when the server cannot
-// have accepted the message. ErrWriteContent is a failure while writing
-// the body, whose end is written only after it.
-func beforeEndOfData(reason mail.SendErrReason) bool {
-	switch reason {
-	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrWriteContent:
-		return true
-	}
-	return false
+	var reply *textproto.Error
+	return !errors.As(err, &reply) || reply.Code == 421
 }
 
 // ctxConn is a connection bound, while a Send uses it, to the Send's

@@ -33,6 +33,7 @@
 package smtpsender
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -42,6 +43,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 
 	mail "github.com/wneessen/go-mail"
 
@@ -124,13 +126,6 @@ func (s *Sender) options(dial mail.DialContextFunc) []mail.Option {
 	opts := []mail.Option{
 		mail.WithPort(c.Port),
 		mail.WithTimeout(c.ConnectTimeout),
-		// No NOOP before each message: a connection the server dropped
-		// shows at MAIL FROM and is replaced (see redeliverable). No RSET
-		// after each: the end of DATA ends the transaction (RFC 5321
-		// 4.1.1.4), and a connection that failed is not reused. Each
-		// would cost a round trip per message.
-		mail.WithoutNoop(),
-		mail.WithoutRset(),
 	}
 	if dial != nil {
 		opts = append(opts, mail.WithDialContextFunc(dial))
@@ -175,16 +170,19 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 	if m.Medium != recovery.Email {
 		return fmt.Errorf("%w: this message is %q; send SMS through an SMS sender such as webhooksender", ErrUnsupportedMedium, m.Medium)
 	}
-	msg, err := s.compose(m)
+	data, rcpt, err := s.render(m)
 	if err != nil {
 		return err
 	}
+	defer bufPool.Put(data)
 	if err := ctx.Err(); err != nil {
 		return s.fail(ctx, "connect", err, m.Code)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	defer cancel()
 
+	// The message is rendered before a connection is taken, so that
+	// connections carry messages rather than wait for them.
 	if err := s.acquire(ctx); err != nil {
 		return s.fail(ctx, "connect", err, m.Code)
 	}
@@ -194,15 +192,34 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 		return err
 	}
 	if c != nil {
-		err = s.deliver(ctx, c, msg)
-		if err == nil || !redeliverable(ctx, msg, err) {
+		err = s.deliver(ctx, c, rcpt, data.Bytes())
+		if err == nil || !redeliverable(ctx, err) {
 			return s.sendErr(ctx, err, m.Code)
 		}
 	}
 	if c, err = s.dial(ctx); err != nil {
 		return s.fail(ctx, "connect", err, m.Code)
 	}
-	return s.sendErr(ctx, s.deliver(ctx, c, msg), m.Code)
+	return s.sendErr(ctx, s.deliver(ctx, c, rcpt, data.Bytes()), m.Code)
+}
+
+// bufPool holds buffers for rendered messages.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render composes m and renders it into a buffer from bufPool, and
+// returns the envelope recipient.
+func (s *Sender) render(m recovery.Message) (*bytes.Buffer, string, error) {
+	msg, rcpt, err := s.compose(m)
+	if err != nil {
+		return nil, "", err
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := msg.WriteTo(buf); err != nil {
+		bufPool.Put(buf)
+		return nil, "", fmt.Errorf("smtpsender: rendering the message: %w", err)
+	}
+	return buf, rcpt, nil
 }
 
 // sendErr is fail for the "send" step, and nil for nil.
@@ -213,19 +230,20 @@ func (s *Sender) sendErr(ctx context.Context, err error, code string) error {
 	return s.fail(ctx, "send", err, code)
 }
 
-// compose builds the MIME message. Its errors never hold the code or a body.
-func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
+// compose builds the MIME message and returns the envelope recipient. Its
+// errors never hold the code or a body.
+func (s *Sender) compose(m recovery.Message) (*mail.Msg, string, error) {
 	to, err := bareAddress(m.To)
 	if err != nil {
-		return nil, invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", m.To, err)
+		return nil, "", invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", m.To, err)
 	}
 	if hasControl(m.Subject) {
 		// Not flattened here: the engine renders subjects on one line, so
 		// such a subject comes from a caller who should hear of it.
-		return nil, invalid("the subject holds a line break or another control character: give it as one line of text")
+		return nil, "", invalid("the subject holds a line break or another control character: give it as one line of text")
 	}
 	if m.Text == "" && m.HTML == "" {
-		return nil, invalid("the message has neither a text nor an HTML body: set Text, HTML or both")
+		return nil, "", invalid("the message has neither a text nor an HTML body: set Text, HTML or both")
 	}
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	if s.cfg.FromName != "" {
@@ -234,14 +252,14 @@ func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
 		err = msg.From(s.cfg.From)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("smtpsender: setting From: %w", err)
+		return nil, "", fmt.Errorf("smtpsender: setting From: %w", err)
 	}
 	if err := msg.To(to); err != nil {
-		return nil, invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", to, err)
+		return nil, "", invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", to, err)
 	}
 	if s.cfg.ReplyTo != "" {
 		if err := msg.ReplyTo(s.cfg.ReplyTo); err != nil {
-			return nil, fmt.Errorf("smtpsender: setting Reply-To: %w", err)
+			return nil, "", fmt.Errorf("smtpsender: setting Reply-To: %w", err)
 		}
 	}
 	msg.Subject(m.Subject)
@@ -257,7 +275,7 @@ func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
 	default:
 		msg.SetBodyString(mail.TypeTextHTML, m.HTML)
 	}
-	return msg, nil
+	return msg, to, nil
 }
 
 // messageID returns a random id at the sender's domain.
