@@ -41,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,10 +85,12 @@ func (e *invalidMessage) Temporary() bool { return false }
 // done, so that the server hears QUIT at once; an unclosed Sender's idle
 // connections are closed after IdleTimeout.
 type Sender struct {
-	cfg  Config
-	addr string      // host:port
-	tls  *tls.Config // nil for NoTLS
-	pool pool
+	cfg     Config
+	addr    string           // host:port
+	tls     *tls.Config      // nil for NoTLS
+	from    *netmail.Address // From, with FromName
+	replyTo *netmail.Address // nil when none
+	pool    pool
 }
 
 // New checks cfg and returns a Sender. It does not connect: a wrong host or
@@ -112,11 +115,37 @@ func New(cfg Config) (*Sender, error) {
 			s.tls.MinVersion = tls.VersionTLS12
 		}
 	}
+	if err := s.parseAddresses(); err != nil {
+		return nil, err
+	}
 	// Check the options once, so that a problem go-mail finds shows here.
 	if _, err := mail.NewClient(cfg.Host, s.options(nil)...); err != nil {
 		return nil, fmt.Errorf("smtpsender: %w", err)
 	}
 	return s, nil
+}
+
+// parseAddresses parses From and Reply-To once, as go-mail would for
+// every message.
+func (s *Sender) parseAddresses() error {
+	hdr := mail.NewMsg()
+	var err error
+	if s.cfg.FromName != "" {
+		err = hdr.FromFormat(s.cfg.FromName, s.cfg.From)
+	} else {
+		err = hdr.From(s.cfg.From)
+	}
+	if err != nil {
+		return fmt.Errorf("smtpsender: Config.From and FromName do not make a From header: %w", err)
+	}
+	s.from = hdr.GetFrom()[0]
+	if s.cfg.ReplyTo != "" {
+		if err := hdr.ReplyTo(s.cfg.ReplyTo); err != nil {
+			return fmt.Errorf("smtpsender: Config.ReplyTo: %w", err)
+		}
+		s.replyTo = hdr.GetAddrHeader(mail.HeaderReplyTo)[0]
+	}
+	return nil
 }
 
 // options are the go-mail client options for one connection; dial is nil
@@ -246,21 +275,10 @@ func (s *Sender) compose(m recovery.Message) (*mail.Msg, string, error) {
 		return nil, "", invalid("the message has neither a text nor an HTML body: set Text, HTML or both")
 	}
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
-	if s.cfg.FromName != "" {
-		err = msg.FromFormat(s.cfg.FromName, s.cfg.From)
-	} else {
-		err = msg.From(s.cfg.From)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("smtpsender: setting From: %w", err)
-	}
-	if err := msg.To(to); err != nil {
-		return nil, "", invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", to, err)
-	}
-	if s.cfg.ReplyTo != "" {
-		if err := msg.ReplyTo(s.cfg.ReplyTo); err != nil {
-			return nil, "", fmt.Errorf("smtpsender: setting Reply-To: %w", err)
-		}
+	msg.FromMailAddress(s.from)
+	msg.ToMailAddress(&netmail.Address{Address: to}) // bareAddress parsed it
+	if s.replyTo != nil {
+		msg.ReplyToMailAddress(s.replyTo)
 	}
 	msg.Subject(m.Subject)
 	msg.SetDateWithValue(s.cfg.Now())
