@@ -146,6 +146,24 @@ func TestPoolNoRedeliveryAfterData(t *testing.T) {
 	}
 }
 
+// A fresh connection that breaks before the message went is not tried
+// again by Send, but its error is temporary: the server cannot have the
+// message, so a later attempt cannot deliver it twice.
+func TestConnectionLostBeforeData(t *testing.T) {
+	ts := startServer(t, serverOptions{dropInMail: true})
+	s := newSender(t, ts, nil)
+	defer closeSender(t, s)
+	err := s.Send(context.Background(), message())
+	var se *smtpsender.Error
+	if !errors.As(err, &se) || se.Op != "send" || se.ReplyCode != 0 || !se.Temporary() {
+		t.Fatalf("Send = %v, want a temporary send *Error without a reply code", err)
+	}
+	mustNotContain(t, err, code)
+	if conns, _, msgs := ts.stats(); conns != 1 || msgs != 0 {
+		t.Fatalf("%d messages over %d connections, want none over 1", msgs, conns)
+	}
+}
+
 // Many callers share a few connections, while the server drops them now
 // and then: no more connections than MaxConnections, no message twice,
 // every message Send calls sent at the server.

@@ -47,6 +47,7 @@ type serverOptions struct {
 	stall      chan struct{}   // when set, DATA waits for it to close
 	discard    bool            // when set, messages are counted, not kept
 	dropInData int             // when n > 0, DATA keeps the n-th message, then drops the connection unanswered
+	dropInMail bool            // when set, MAIL FROM drops the connection unanswered
 }
 
 type testServer struct {
@@ -225,6 +226,10 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if s.srv.opts.user != "" && s.auth == "" {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	}
+	if s.srv.opts.dropInMail {
+		s.conn.Conn().Close()
+		return nil
 	}
 	if s.srv.opts.rejectMail != nil {
 		return s.srv.opts.rejectMail
