@@ -109,7 +109,9 @@ type Config struct {
 	// machine's host name.
 	LocalName string
 
-	// ConnectTimeout bounds connecting and each SMTP command. Default 10 s.
+	// ConnectTimeout bounds connecting (TCP, EHLO, STARTTLS, AUTH), each
+	// message's exchange from MAIL FROM to the end of DATA, and QUIT.
+	// Default 10 s.
 	ConnectTimeout time.Duration
 	// SendTimeout bounds a whole Send, all commands together, waiting for
 	// a free connection included; the context's deadline, when earlier,
