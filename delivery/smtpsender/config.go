@@ -73,8 +73,11 @@ const (
 
 // Defaults for Config's zero values.
 const (
-	DefaultConnectTimeout = 10 * time.Second
-	DefaultSendTimeout    = 30 * time.Second
+	DefaultConnectTimeout           = 10 * time.Second
+	DefaultSendTimeout              = 30 * time.Second
+	DefaultMaxConnections           = 4
+	DefaultMaxMessagesPerConnection = 100
+	DefaultIdleTimeout              = 5 * time.Second
 )
 
 // Config configures a Sender. Host and From are required; every other zero
@@ -106,11 +109,32 @@ type Config struct {
 	// machine's host name.
 	LocalName string
 
-	// ConnectTimeout bounds connecting and each SMTP command. Default 10 s.
+	// ConnectTimeout bounds connecting (TCP, EHLO, STARTTLS, AUTH), each
+	// message's exchange from MAIL FROM to the end of DATA, and QUIT.
+	// Default 10 s.
 	ConnectTimeout time.Duration
-	// SendTimeout bounds a whole Send, all commands together; the
-	// context's deadline, when earlier, wins. Default 30 s.
+	// SendTimeout bounds a whole Send, all commands together, waiting for
+	// a free connection included; the context's deadline, when earlier,
+	// wins. Default 30 s.
 	SendTimeout time.Duration
+
+	// MaxConnections is how many connections to the server the Sender
+	// keeps open at most, busy and idle together. A Send reuses the most
+	// recently used idle connection, opens a new one while fewer than
+	// MaxConnections are open, and otherwise waits (within SendTimeout and
+	// its context) for one to come free. Stay within the server's limit of
+	// connections per client. Default 4.
+	MaxConnections int
+	// MaxMessagesPerConnection is how many messages a connection carries
+	// before the Sender says QUIT and opens a fresh one when next needed:
+	// servers often limit messages per connection (Exchange: 20 by
+	// default). 1 opens a connection for every message. Default 100.
+	MaxMessagesPerConnection int
+	// IdleTimeout is how long a connection stays open unused before the
+	// Sender says QUIT. Keep it below the server's own idle limit (as low
+	// as 10 s for a loaded Postfix); a connection the server dropped is
+	// replaced anyway (see Send). Default 5 s.
+	IdleTimeout time.Duration
 
 	// From is the sender's address ("no-reply@example.com"), used in the
 	// From header and as the envelope sender. Required.
@@ -134,6 +158,7 @@ func (c *Config) validate() error {
 	c.validateServer(add)
 	c.validateAuth(add)
 	c.validateTimeouts(add)
+	c.validatePool(add)
 	c.validateAddresses(add)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -210,6 +235,28 @@ func (c *Config) validateTimeouts(add func(string, ...any)) {
 	}
 	if c.SendTimeout < 0 {
 		add("Config.SendTimeout is %s: use a positive duration, or 0 for %s", c.SendTimeout, DefaultSendTimeout)
+	}
+}
+
+// validatePool fills and checks the connection pool's limits.
+func (c *Config) validatePool(add func(string, ...any)) {
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxMessagesPerConnection == 0 {
+		c.MaxMessagesPerConnection = DefaultMaxMessagesPerConnection
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxConnections < 0 {
+		add("Config.MaxConnections is %d: use a positive number, or 0 for %d", c.MaxConnections, DefaultMaxConnections)
+	}
+	if c.MaxMessagesPerConnection < 0 {
+		add("Config.MaxMessagesPerConnection is %d: use a positive number (1 for a connection per message), or 0 for %d", c.MaxMessagesPerConnection, DefaultMaxMessagesPerConnection)
+	}
+	if c.IdleTimeout < 0 {
+		add("Config.IdleTimeout is %s: use a positive duration, or 0 for %s", c.IdleTimeout, DefaultIdleTimeout)
 	}
 }
 

@@ -22,8 +22,8 @@ import (
 // the step, the server and the server's reply; it never holds the code, a
 // body or a password.
 type Error struct {
-	// Op is the step that failed: "connect" (including TLS and AUTH) or
-	// "send".
+	// Op is the step that failed: "connect" (including TLS, AUTH and
+	// waiting for a free connection) or "send".
 	Op string
 	// Addr is the server's host:port.
 	Addr string
@@ -51,13 +51,15 @@ func (e *Error) Unwrap() []error { return e.wrapped }
 
 // Temporary reports whether the same message may go through later: a 4xx
 // reply, a timeout or a lost connection. Authentication failures, 5xx
-// replies and certificate errors are not temporary.
+// replies and certificate errors are not temporary; nor is a connection
+// lost after the whole message went, as the server may have accepted it
+// and sending it again could deliver it twice.
 func (e *Error) Temporary() bool { return e.temporary }
 
 var enhancedCode = regexp.MustCompile(`\b[245]\.\d{1,3}\.\d{1,3}\b`)
 
-// fail turns a go-mail error into an *Error: the one place that reads
-// go-mail's errors. code is scrubbed from the server's text in case a
+// fail turns a go-mail or transaction error into an *Error: the one place
+// that reads them. code is scrubbed from the server's text in case a
 // server echoes what it received.
 func (s *Sender) fail(ctx context.Context, op string, err error, code string) error {
 	e := &Error{Op: op, Addr: s.addr, detail: err.Error()}
@@ -66,15 +68,11 @@ func (s *Sender) fail(ctx context.Context, op string, err error, code string) er
 	}
 
 	var reply *textproto.Error
-	var sendErr *mail.SendError
-	reason := mail.SendErrReason(-1)
-	switch {
-	case errors.As(err, &sendErr):
-		e.ReplyCode, e.EnhancedCode, reason = sendErr.ErrorCode(), sendErr.EnhancedStatusCode(), sendErr.Reason
-	case errors.As(err, &reply):
+	if errors.As(err, &reply) {
 		e.ReplyCode = reply.Code
 	}
-	if e.EnhancedCode == "" && e.ReplyCode != 0 {
+	st := failedAt(err)
+	if e.ReplyCode != 0 {
 		e.EnhancedCode = enhancedCode.FindString(e.detail)
 	}
 
@@ -96,10 +94,10 @@ func (s *Sender) fail(ctx context.Context, op string, err error, code string) er
 		e.wrapped = append(e.wrapped, ctx.Err())
 	case op == "connect" && authFailed(err, e.ReplyCode):
 		e.wrapped = append(e.wrapped, recovery.ErrDeliveryUnauthorized)
-	case reason == mail.ErrSMTPMailFrom && e.ReplyCode == 530:
+	case st == stepMail && e.ReplyCode == 530:
 		// "Authentication required": the server wants credentials.
 		e.wrapped = append(e.wrapped, recovery.ErrDeliveryUnauthorized)
-	case reason == mail.ErrSMTPMailFrom && senderRefused(e.ReplyCode, e.EnhancedCode):
+	case st == stepMail && senderRefused(e.ReplyCode, e.EnhancedCode):
 		e.wrapped = append(e.wrapped, recovery.ErrDeliveryForbidden)
 	case e.ReplyCode != 0:
 		e.temporary = e.ReplyCode/100 == 4
@@ -107,6 +105,9 @@ func (s *Sender) fail(ctx context.Context, op string, err error, code string) er
 		// The server's certificate is not trusted: that will not change
 		// by itself.
 		e.wrapped = append(e.wrapped, err)
+	case st == stepDataEnd:
+		// The connection broke after the whole message went: the server
+		// may have it. Not temporary, so that no one sends it twice.
 	case errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// No SMTP reply was involved, so the text is the network's and
 		// the error is safe to keep.

@@ -1,6 +1,7 @@
 package smtpsender_test
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log"
@@ -12,7 +13,8 @@ import (
 )
 
 // A sender for a mail provider's submission port: STARTTLS is required (the
-// zero TLSMode), PLAIN auth is used because a Username is set.
+// zero TLSMode), PLAIN auth is used because a Username is set, and up to
+// DefaultMaxConnections connections are kept open and reused.
 func Example() {
 	sender, err := smtpsender.New(smtpsender.Config{
 		Host:     "smtp.example.com",
@@ -26,6 +28,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// At shutdown, after the engine's Close: QUIT on the pooled connections.
+	defer sender.Close(context.Background())
 	_ = recovery.Config{Sender: sender} // with the stores, clients and keys
 	fmt.Println("ready")
 	// Output:

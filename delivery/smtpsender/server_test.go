@@ -45,6 +45,9 @@ type serverOptions struct {
 	rejectMail *smtp.SMTPError // answer to MAIL FROM
 	rejectRcpt string          // a recipient to refuse with 550 5.1.1
 	stall      chan struct{}   // when set, DATA waits for it to close
+	discard    bool            // when set, messages are counted, not kept
+	dropInData int             // when n > 0, DATA keeps the n-th message, then drops the connection unanswered
+	dropInMail bool            // when set, MAIL FROM drops the connection unanswered
 }
 
 type testServer struct {
@@ -52,11 +55,51 @@ type testServer struct {
 	host string
 	port int
 
-	mu   sync.Mutex
-	msgs []received
+	mu      sync.Mutex
+	msgs    []received
+	count   int        // messages accepted, kept or not
+	conns   []net.Conn // every connection, in order of arrival
+	quits   int        // QUIT commands received
+	open    int        // connections open now
+	maxOpen int        // the most connections open at once
 }
 
-func startServer(t *testing.T, opts serverOptions) *testServer {
+// countingListener keeps track of the server's connections.
+type countingListener struct {
+	net.Listener
+	ts *testServer
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c, ts: l.ts}
+	l.ts.mu.Lock()
+	defer l.ts.mu.Unlock()
+	l.ts.conns = append(l.ts.conns, cc)
+	l.ts.open++
+	l.ts.maxOpen = max(l.ts.maxOpen, l.ts.open)
+	return cc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	ts   *testServer
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.ts.mu.Lock()
+		c.ts.open--
+		c.ts.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func startServer(t testing.TB, opts serverOptions) *testServer {
 	t.Helper()
 	ts := &testServer{opts: opts}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
@@ -67,12 +110,16 @@ func startServer(t *testing.T, opts serverOptions) *testServer {
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
 	srv.ErrorLog = log.New(io.Discard, "", 0)
+	if !opts.discard { // the benchmarks' sink: no tracing cost
+		srv.Debug = quitCounter{ts}
+	}
 	srv.TLSConfig = opts.startTLS
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	l = countingListener{l, ts}
 	if opts.implicit != nil {
 		l = tls.NewListener(l, opts.implicit)
 	}
@@ -95,6 +142,50 @@ func (ts *testServer) messages() []received {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return append([]received(nil), ts.msgs...)
+}
+
+// stats returns how many connections the server was opened, how many
+// QUIT commands it got and how many messages it accepted.
+func (ts *testServer) stats() (conns, quits, msgs int) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return len(ts.conns), ts.quits, ts.count
+}
+
+// openConns returns how many connections are open now, and the most that
+// were open at once.
+func (ts *testServer) openConns() (now, most int) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.open, ts.maxOpen
+}
+
+// dropAll closes every connection from the server's side, unannounced, as a
+// server that restarts or times a client out does.
+func (ts *testServer) dropAll() {
+	ts.mu.Lock()
+	conns := append([]net.Conn(nil), ts.conns...)
+	ts.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// quitCounter reads the server's protocol trace to count QUIT commands, so
+// that a test tells a polite close from a dropped connection.
+type quitCounter struct{ ts *testServer }
+
+func (q quitCounter) Write(b []byte) (int, error) {
+	n := 0
+	for _, line := range bytes.Split(b, []byte("\r\n")) {
+		if bytes.EqualFold(line, []byte("QUIT")) {
+			n++
+		}
+	}
+	q.ts.mu.Lock()
+	q.ts.quits += n
+	q.ts.mu.Unlock()
+	return len(b), nil
 }
 
 type session struct {
@@ -136,6 +227,10 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if s.srv.opts.user != "" && s.auth == "" {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
+	if s.srv.opts.dropInMail {
+		s.conn.Conn().Close()
+		return nil
+	}
 	if s.srv.opts.rejectMail != nil {
 		return s.srv.opts.rejectMail
 	}
@@ -153,6 +248,15 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	if s.srv.opts.discard {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		s.srv.mu.Lock()
+		s.srv.count++
+		s.srv.mu.Unlock()
+		return nil
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -163,7 +267,14 @@ func (s *session) Data(r io.Reader) error {
 	s.cur.Data = b
 	s.srv.mu.Lock()
 	s.srv.msgs = append(s.srv.msgs, s.cur)
+	s.srv.count++
+	drop := s.srv.count == s.srv.opts.dropInData
 	s.srv.mu.Unlock()
+	if drop {
+		// The message is kept but the client never hears so: it cannot
+		// know, and must not send it again.
+		s.conn.Conn().Close()
+	}
 	return nil
 }
 

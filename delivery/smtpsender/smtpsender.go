@@ -1,8 +1,16 @@
 // Package smtpsender delivers recovery emails through an SMTP server, using
 // github.com/wneessen/go-mail for the protocol and MIME.
 //
-// Each Send opens a connection, upgrades it to TLS as Config.TLS says,
-// authenticates, sends one message and quits. The message is
+// A Sender keeps up to Config.MaxConnections connections open, each
+// upgraded to TLS as Config.TLS says and authenticated, and sends message
+// after message on them. A connection is replaced after
+// MaxMessagesPerConnection messages and closed after IdleTimeout unused;
+// Close says QUIT on them all. A connection the server dropped shows at
+// the next message, which then goes on a new connection, once, and only
+// while the server cannot have it yet: the Sender never sends a message
+// twice.
+//
+// The message is
 // multipart/alternative when it has both a text and an HTML body, and a
 // single part otherwise; it carries Subject, From, To, Date, Message-ID,
 // optional Reply-To and "Auto-Submitted: auto-generated" (RFC 3834, so
@@ -25,6 +33,7 @@
 package smtpsender
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -32,10 +41,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	mail "github.com/wneessen/go-mail"
 
@@ -71,12 +80,17 @@ func (e *invalidMessage) Unwrap() error { return ErrInvalidMessage }
 // Temporary reports false: retrying sends the same message.
 func (e *invalidMessage) Temporary() bool { return false }
 
-// Sender sends recovery messages by SMTP. It is safe for concurrent use;
-// each Send uses its own connection.
+// Sender sends recovery messages by SMTP over a pool of connections (see
+// Config.MaxConnections). It is safe for concurrent use. Close it when
+// done, so that the server hears QUIT at once; an unclosed Sender's idle
+// connections are closed after IdleTimeout.
 type Sender struct {
-	cfg  Config
-	addr string      // host:port
-	tls  *tls.Config // nil for NoTLS
+	cfg     Config
+	addr    string           // host:port
+	tls     *tls.Config      // nil for NoTLS
+	from    *netmail.Address // From, with FromName
+	replyTo *netmail.Address // nil when none
+	pool    pool
 }
 
 // New checks cfg and returns a Sender. It does not connect: a wrong host or
@@ -87,6 +101,7 @@ func New(cfg Config) (*Sender, error) {
 		return nil, err
 	}
 	s := &Sender{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
+	s.pool.slots = make(chan struct{}, cfg.MaxConnections)
 	if cfg.TLS != NoTLS {
 		if cfg.TLSConfig != nil {
 			s.tls = cfg.TLSConfig.Clone()
@@ -100,6 +115,9 @@ func New(cfg Config) (*Sender, error) {
 			s.tls.MinVersion = tls.VersionTLS12
 		}
 	}
+	if err := s.parseAddresses(); err != nil {
+		return nil, err
+	}
 	// Check the options once, so that a problem go-mail finds shows here.
 	if _, err := mail.NewClient(cfg.Host, s.options(nil)...); err != nil {
 		return nil, fmt.Errorf("smtpsender: %w", err)
@@ -107,8 +125,31 @@ func New(cfg Config) (*Sender, error) {
 	return s, nil
 }
 
-// options are the go-mail client options for one Send; dial is nil only
-// when New checks them.
+// parseAddresses parses From and Reply-To once, as go-mail would for
+// every message.
+func (s *Sender) parseAddresses() error {
+	hdr := mail.NewMsg()
+	var err error
+	if s.cfg.FromName != "" {
+		err = hdr.FromFormat(s.cfg.FromName, s.cfg.From)
+	} else {
+		err = hdr.From(s.cfg.From)
+	}
+	if err != nil {
+		return fmt.Errorf("smtpsender: Config.From and FromName do not make a From header: %w", err)
+	}
+	s.from = hdr.GetFrom()[0]
+	if s.cfg.ReplyTo != "" {
+		if err := hdr.ReplyTo(s.cfg.ReplyTo); err != nil {
+			return fmt.Errorf("smtpsender: Config.ReplyTo: %w", err)
+		}
+		s.replyTo = hdr.GetAddrHeader(mail.HeaderReplyTo)[0]
+	}
+	return nil
+}
+
+// options are the go-mail client options for one connection; dial is nil
+// only when New checks them.
 func (s *Sender) options(dial mail.DialContextFunc) []mail.Option {
 	c := s.cfg
 	opts := []mail.Option{
@@ -149,71 +190,95 @@ func (s *Sender) options(dial mail.DialContextFunc) []mail.Option {
 
 // Send delivers m by SMTP within Config.SendTimeout and ctx. A nil error
 // means the server accepted the message for delivery.
+//
+// Send uses an idle pooled connection when there is one, and opens one
+// otherwise. When the server has closed a pooled connection unannounced,
+// the message goes again, once, on a new connection, but only if the
+// server cannot have accepted it yet: a message is never sent twice.
 func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 	if m.Medium != recovery.Email {
 		return fmt.Errorf("%w: this message is %q; send SMS through an SMS sender such as webhooksender", ErrUnsupportedMedium, m.Medium)
 	}
-	msg, err := s.compose(m)
+	data, rcpt, err := s.render(m)
 	if err != nil {
 		return err
 	}
+	defer bufPool.Put(data)
 	if err := ctx.Err(); err != nil {
 		return s.fail(ctx, "connect", err, m.Code)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	defer cancel()
 
-	var conns connSet
-	defer conns.closeAll()
-	client, err := mail.NewClient(s.cfg.Host, s.options(s.dialer(ctx, &conns))...)
-	if err != nil {
-		return fmt.Errorf("smtpsender: %w", err)
-	}
-	// The steps of go-mail's DialAndSendWithContext, kept apart so that
-	// errors say which one failed.
-	smtpClient, err := client.DialToSMTPClientWithContext(ctx)
-	if err != nil {
+	// The message is rendered before a connection is taken, so that
+	// connections carry messages rather than wait for them.
+	if err := s.acquire(ctx); err != nil {
 		return s.fail(ctx, "connect", err, m.Code)
 	}
-	if err := client.SendWithSMTPClient(smtpClient, msg); err != nil {
-		client.CloseWithSMTPClient(smtpClient)
-		return s.fail(ctx, "send", err, m.Code)
+	defer s.release()
+	c, err := s.take(ctx)
+	if err != nil {
+		return err
 	}
-	// The server has the message; a failure to say goodbye changes nothing.
-	client.CloseWithSMTPClient(smtpClient)
-	return nil
+	if c != nil {
+		err = s.deliver(ctx, c, rcpt, data.Bytes())
+		if err == nil || !redeliverable(ctx, err) {
+			return s.sendErr(ctx, err, m.Code)
+		}
+	}
+	if c, err = s.dial(ctx); err != nil {
+		return s.fail(ctx, "connect", err, m.Code)
+	}
+	return s.sendErr(ctx, s.deliver(ctx, c, rcpt, data.Bytes()), m.Code)
 }
 
-// compose builds the MIME message. Its errors never hold the code or a body.
-func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
+// bufPool holds buffers for rendered messages.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render composes m and renders it into a buffer from bufPool, and
+// returns the envelope recipient.
+func (s *Sender) render(m recovery.Message) (*bytes.Buffer, string, error) {
+	msg, rcpt, err := s.compose(m)
+	if err != nil {
+		return nil, "", err
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := msg.WriteTo(buf); err != nil {
+		bufPool.Put(buf)
+		return nil, "", fmt.Errorf("smtpsender: rendering the message: %w", err)
+	}
+	return buf, rcpt, nil
+}
+
+// sendErr is fail for the "send" step, and nil for nil.
+func (s *Sender) sendErr(ctx context.Context, err error, code string) error {
+	if err == nil {
+		return nil
+	}
+	return s.fail(ctx, "send", err, code)
+}
+
+// compose builds the MIME message and returns the envelope recipient. Its
+// errors never hold the code or a body.
+func (s *Sender) compose(m recovery.Message) (*mail.Msg, string, error) {
 	to, err := bareAddress(m.To)
 	if err != nil {
-		return nil, invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", m.To, err)
+		return nil, "", invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", m.To, err)
 	}
 	if hasControl(m.Subject) {
 		// Not flattened here: the engine renders subjects on one line, so
 		// such a subject comes from a caller who should hear of it.
-		return nil, invalid("the subject holds a line break or another control character: give it as one line of text")
+		return nil, "", invalid("the subject holds a line break or another control character: give it as one line of text")
 	}
 	if m.Text == "" && m.HTML == "" {
-		return nil, invalid("the message has neither a text nor an HTML body: set Text, HTML or both")
+		return nil, "", invalid("the message has neither a text nor an HTML body: set Text, HTML or both")
 	}
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
-	if s.cfg.FromName != "" {
-		err = msg.FromFormat(s.cfg.FromName, s.cfg.From)
-	} else {
-		err = msg.From(s.cfg.From)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("smtpsender: setting From: %w", err)
-	}
-	if err := msg.To(to); err != nil {
-		return nil, invalid("the recipient address %q is unusable: %v: give one plain address, such as alice@example.com", to, err)
-	}
-	if s.cfg.ReplyTo != "" {
-		if err := msg.ReplyTo(s.cfg.ReplyTo); err != nil {
-			return nil, fmt.Errorf("smtpsender: setting Reply-To: %w", err)
-		}
+	msg.FromMailAddress(s.from)
+	msg.ToMailAddress(&netmail.Address{Address: to}) // bareAddress parsed it
+	if s.replyTo != nil {
+		msg.ReplyToMailAddress(s.replyTo)
 	}
 	msg.Subject(m.Subject)
 	msg.SetDateWithValue(s.cfg.Now())
@@ -228,7 +293,7 @@ func (s *Sender) compose(m recovery.Message) (*mail.Msg, error) {
 	default:
 		msg.SetBodyString(mail.TypeTextHTML, m.HTML)
 	}
-	return msg, nil
+	return msg, to, nil
 }
 
 // messageID returns a random id at the sender's domain.
@@ -240,113 +305,6 @@ func messageID(from string) string {
 		domain = from[i+1:]
 	}
 	return hex.EncodeToString(b[:]) + "@" + domain
-}
-
-// dialer connects for one Send: every connection it makes is bound to ctx,
-// so cancelling ctx (or reaching its deadline) interrupts whatever SMTP
-// command is in progress, not only the dial; and it does the TLS handshake
-// itself for ImplicitTLS.
-func (s *Sender) dialer(ctx context.Context, conns *connSet) mail.DialContextFunc {
-	return func(dialCtx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		raw, err := d.DialContext(dialCtx, network, s.addr)
-		if err != nil {
-			return nil, err
-		}
-		conn := bind(ctx, raw)
-		conns.add(conn)
-		if s.cfg.TLS != ImplicitTLS {
-			return conn, nil
-		}
-		tc := tls.Client(conn, s.tls)
-		if err := tc.HandshakeContext(dialCtx); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return tc, nil
-	}
-}
-
-// connSet remembers the connections of one Send, so that none outlives it
-// (go-mail leaves a connection open when the dialogue fails after the dial).
-type connSet struct {
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (s *connSet) add(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conns = append(s.conns, c)
-}
-
-func (s *connSet) closeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-	s.conns = nil
-}
-
-// ctxConn is a connection bound to a context: its deadlines never lie beyond
-// the context's, and once the context is done every pending and future read
-// or write fails at once.
-type ctxConn struct {
-	net.Conn
-	ctx  context.Context
-	stop func() bool
-	mu   sync.Mutex // orders deadline changes against the context's end
-}
-
-// past is a deadline that has passed.
-var past = time.Unix(1, 0)
-
-func bind(ctx context.Context, c net.Conn) *ctxConn {
-	cc := &ctxConn{Conn: c, ctx: ctx}
-	cc.stop = context.AfterFunc(ctx, func() {
-		cc.mu.Lock()
-		defer cc.mu.Unlock()
-		cc.Conn.SetDeadline(past)
-	})
-	return cc
-}
-
-func (c *ctxConn) clamp(t time.Time) time.Time {
-	if c.ctx.Err() != nil {
-		return past
-	}
-	if d, ok := c.ctx.Deadline(); ok && (t.IsZero() || d.Before(t)) {
-		return d
-	}
-	return t
-}
-
-// SetDeadline sets the deadline, no later than the context's.
-func (c *ctxConn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Conn.SetDeadline(c.clamp(t))
-}
-
-// SetReadDeadline sets the read deadline, no later than the context's.
-func (c *ctxConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Conn.SetReadDeadline(c.clamp(t))
-}
-
-// SetWriteDeadline sets the write deadline, no later than the context's.
-func (c *ctxConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Conn.SetWriteDeadline(c.clamp(t))
-}
-
-// Close closes the connection and forgets the context.
-func (c *ctxConn) Close() error {
-	c.stop()
-	return c.Conn.Close()
 }
 
 // Media implements recovery.MediaReporter: SMTP carries email only, so an
