@@ -68,7 +68,7 @@ func keys(m fstest.MapFS) []string {
 
 // goQueries are the statements the Go code runs, by file name.
 var goQueries = []string{
-	"code_issue", "code_check", "code_revoke", "code_restore", "code_sweep", "limit_allow", "limit_sweep",
+	"code_issue", "code_check", "code_revoke", "code_restore", "code_sweep", "code_outstanding", "limit_allow", "limit_sweep",
 	"user_find", "user_password_hash", "user_stored_hash", "user_set_password", "user_set_password_codes",
 	"user_set_password_consuming",
 	"user_recent_hashes", "user_create", "user_upsert",
