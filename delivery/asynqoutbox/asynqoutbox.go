@@ -83,7 +83,7 @@ const TaskType = "recoverykit:delivery"
 const (
 	DefaultQueue          = "recovery"
 	DefaultConcurrency    = 16
-	DefaultMaxAttempts    = 3
+	DefaultMaxAttempts    = 12
 	DefaultAttemptTimeout = 30 * time.Second
 	DefaultBaseDelay      = time.Second
 	DefaultMaxDelay       = 30 * time.Second
@@ -113,7 +113,10 @@ type Options struct {
 	// Default 16.
 	Concurrency int
 	// MaxAttempts bounds the attempts per delivery, the first included; 1
-	// means no retry. Default 3. It is recorded with each task when put.
+	// means no retry. Default 12: with the default waits (up to 1 s,
+	// doubling to 30 s) a mail outage of a minute or two is ridden out, and
+	// a delivery whose code expires is given up sooner anyway. It is
+	// recorded with each task when put.
 	// Give the sender one attempt of its own
 	// (webhooksender.Config{MaxAttempts: 1}) and retry here.
 	MaxAttempts int

@@ -198,3 +198,15 @@ func or[T comparable](v, def T) T {
 func TestSuite(t *testing.T) {
 	outboxtest.Run(t, storage(realRedis(t)))
 }
+
+// With its default retries the outbox rides out a mail server that is down.
+func TestMailOutage(t *testing.T) {
+	c := realRedis(t)
+	outboxtest.MailOutage(t, func(t *testing.T, keys []recovery.Key) recovery.Outbox {
+		o, err := asynqoutbox.New(asynqoutbox.Options{Redis: c, Keys: keys, Queue: newQueue(t, c), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	})
+}

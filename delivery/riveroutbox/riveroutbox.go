@@ -76,7 +76,7 @@ var _ recovery.Outbox = (*Outbox)(nil)
 const (
 	DefaultQueue          = "recovery"
 	DefaultWorkers        = 16
-	DefaultMaxAttempts    = 3
+	DefaultMaxAttempts    = 12
 	DefaultAttemptTimeout = 30 * time.Second
 	DefaultBaseDelay      = time.Second
 	DefaultMaxDelay       = 30 * time.Second
@@ -102,7 +102,9 @@ type Options struct {
 	// Workers is how many deliveries an instance makes at once. Default 16.
 	Workers int
 	// MaxAttempts bounds the attempts per delivery, the first included.
-	// Default 3. Give the sender one attempt of its own
+	// Default 12: with the default waits (up to 1 s, doubling to 30 s) a
+	// mail outage of a minute or two is ridden out, and a delivery whose
+	// code expires is given up sooner anyway. Give the sender one attempt of its own
 	// (webhooksender.Config{MaxAttempts: 1}), as with asyncsender.
 	MaxAttempts int
 	// AttemptTimeout bounds each attempt. Default 30 s.

@@ -111,3 +111,15 @@ func TestSuite(t *testing.T) {
 		}
 	})
 }
+
+// With its default retries the outbox rides out a mail server that is down.
+func TestMailOutage(t *testing.T) {
+	pool, schema := testDB(t)
+	outboxtest.MailOutage(t, func(t *testing.T, keys []recovery.Key) recovery.Outbox {
+		o, err := riveroutbox.New(pool, riveroutbox.Options{Keys: keys, Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	})
+}

@@ -172,6 +172,28 @@ type spawned struct {
 
 var readyLine = regexp.MustCompile(`msg=ready addr=(\S+)`)
 
+// serverArgs are the spawned server's flags, and the function that removes
+// what its run leaves in the store: each run keeps its rows and keys apart.
+func serverArgs(cfg config, seedPath, sinkAddr string) ([]string, func()) {
+	args := []string{"-addr", "127.0.0.1:0", "-seed", seedPath, "-smtp", sinkAddr, "-store", cfg.store}
+	if cfg.queue == "async" {
+		args = append(args, "-async")
+	} else {
+		args = append(args, "-queue", cfg.queue)
+	}
+	run := strings.ToLower(rand.Text()[:10])
+	cleanup := func() {}
+	switch cfg.store {
+	case "postgres":
+		args = append(args, "-postgres", cfg.postgres, "-postgres-schema", "loadtest_"+run)
+		cleanup = func() { dropSchema(cfg.postgres, "loadtest_"+run) }
+	case "redis":
+		args = append(args, "-redis", cfg.redis, "-redis-prefix", "loadtest:"+run+":")
+		cleanup = func() { deleteKeys(cfg.redis, "loadtest:"+run+":") }
+	}
+	return args, cleanup
+}
+
 // spawn builds examples/server and starts it with a seed of load users, the
 // sink as its SMTP server and asynchronous delivery.
 func spawn(ctx context.Context, cfg config, sinkAddr string, users []string) (*spawned, error) {
@@ -189,23 +211,7 @@ func spawn(ctx context.Context, cfg config, sinkAddr string, users []string) (*s
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	args := []string{"-addr", "127.0.0.1:0", "-seed", seedPath, "-smtp", sinkAddr, "-store", cfg.store}
-	if cfg.queue == "async" {
-		args = append(args, "-async")
-	} else {
-		args = append(args, "-queue", cfg.queue)
-	}
-	// Each run keeps its rows and keys apart, and removes them at the end.
-	run := strings.ToLower(rand.Text()[:10])
-	cleanup := func() {}
-	switch cfg.store {
-	case "postgres":
-		args = append(args, "-postgres", cfg.postgres, "-postgres-schema", "loadtest_"+run)
-		cleanup = func() { dropSchema(cfg.postgres, "loadtest_"+run) }
-	case "redis":
-		args = append(args, "-redis", cfg.redis, "-redis-prefix", "loadtest:"+run+":")
-		cleanup = func() { deleteKeys(cfg.redis, "loadtest:"+run+":") }
-	}
+	args, cleanup := serverArgs(cfg, seedPath, sinkAddr)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("RECOVERY_KEY=%x", key)) // not in argv, where ps shows it
 	stderr, err := cmd.StderrPipe()
