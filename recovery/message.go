@@ -65,25 +65,34 @@ func (e *Engine) superseded(ctx context.Context, d Delivery) bool {
 	if e.inspector == nil || e.now().Sub(d.IssuedAt) < StaleDelivery {
 		return false
 	}
+	hash, ok := e.deliveryHash(d)
+	if !ok {
+		return false // its key was retired: nothing can tell, and nothing can confirm it either
+	}
+	current, err := e.inspector.Outstanding(ctx, e.pool, UserKey(d.Sub), hash, e.now())
+	if err != nil {
+		e.logLimited(ctx, slog.LevelWarn, "recovery: could not tell whether a delayed code is still current; sending it", "",
+			slog.String("pool", e.pool), slog.String("message_id", d.ID), slog.String("error", scrub(err, d.Code).Error()))
+		return false
+	}
+	if !current {
+		e.log.LogAttrs(ctx, slog.LevelInfo, "recovery: delivery dropped, its code was replaced, used or revoked before it could be sent",
+			slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("message_id", d.ID))
+		e.observeDelivery(ctx, d, EventDeliverySuperseded, nil)
+	}
+	return !current
+}
+
+// deliveryHash is the keyed hash the code store holds for d's code, under
+// the key that hashed it; false when that key is no longer configured.
+func (e *Engine) deliveryHash(d Delivery) (KeyedHash, bool) {
 	key := UserKey(d.Sub)
 	for _, k := range e.keys {
-		if k.id != d.KeyID {
-			continue
+		if k.id == d.KeyID {
+			return k.hash(labelCode, e.pool, key, d.Code), true
 		}
-		ok, err := e.inspector.Outstanding(ctx, e.pool, key, k.hash(labelCode, e.pool, key, d.Code), e.now())
-		if err != nil {
-			e.logLimited(ctx, slog.LevelWarn, "recovery: could not tell whether a delayed code is still current; sending it", "",
-				slog.String("pool", e.pool), slog.String("message_id", d.ID), slog.String("error", scrub(err, d.Code).Error()))
-			return false
-		}
-		if !ok {
-			e.log.LogAttrs(ctx, slog.LevelInfo, "recovery: delivery dropped, its code was replaced, used or revoked before it could be sent",
-				slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("message_id", d.ID))
-			e.observeDelivery(ctx, d, EventDeliverySuperseded, nil)
-		}
-		return !ok
 	}
-	return false
+	return KeyedHash{}, false
 }
 
 // Abandon reports a delivery that will not be made: the code is revoked
@@ -94,14 +103,11 @@ func (e *Engine) Abandon(ctx context.Context, d Delivery, err error) {
 		return
 	}
 	err = scrub(err, d.Code)
-	key := UserKey(d.Sub)
-	for _, k := range e.keys {
-		if k.id == d.KeyID {
-			if rerr := e.codes.Revoke(ctx, e.pool, key, k.hash(labelCode, e.pool, key, d.Code)); rerr != nil {
-				// Nobody knows the code, so it does no harm until it expires.
-				e.logLimited(ctx, slog.LevelError, "recovery: revoking an undelivered code failed", "",
-					slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("error", rerr.Error()))
-			}
+	if hash, ok := e.deliveryHash(d); ok {
+		if rerr := e.codes.Revoke(ctx, e.pool, UserKey(d.Sub), hash); rerr != nil {
+			// Nobody knows the code, so it does no harm until it expires.
+			e.logLimited(ctx, slog.LevelError, "recovery: revoking an undelivered code failed", "",
+				slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("error", rerr.Error()))
 		}
 	}
 	e.undelivered(ctx, d, err)
