@@ -1,22 +1,20 @@
 package asynqoutbox_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/recoverykit/recoverykit/delivery/asynqoutbox"
+	"github.com/recoverykit/recoverykit/delivery/internal/outboxtest"
 	"github.com/recoverykit/recoverykit/delivery/smtpsender"
 	"github.com/recoverykit/recoverykit/examples/smtpsink"
 	"github.com/recoverykit/recoverykit/recovery"
@@ -71,8 +69,8 @@ func TestCrashRecovery(t *testing.T) {
 
 	start := time.Now()
 	accept := startChild(ctx, t, c, "accept", env)
-	line := accept.waitLine(t, "ACCEPTED ")
-	accept.kill()
+	line := accept.WaitLine(t, "ACCEPTED ")
+	accept.Kill()
 	if line != "ACCEPTED "+strconv.Itoa(crashUsers) {
 		t.Fatalf("the accepting child says %q", line)
 	}
@@ -97,7 +95,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	drained := time.Since(restarted)
 	time.Sleep(2 * time.Second) // room for a duplicate to show
-	work.kill()
+	work.Kill()
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -128,34 +126,14 @@ func deletePrefix(t *testing.T, c redis.UniversalClient, prefix string) {
 	}
 }
 
-type child struct {
-	cmd   *exec.Cmd
-	lines chan string
-}
-
-func startChild(ctx context.Context, t *testing.T, rdb redis.UniversalClient, role string, env []string) *child {
+// startChild runs TestCrashChild in role; when t ends the child is killed
+// and its entries in asynq's process registry removed.
+func startChild(ctx context.Context, t *testing.T, rdb redis.UniversalClient, role string, env []string) *outboxtest.Child {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), env...), envRole+"="+role)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, lines: make(chan string, 16)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-		close(c.lines)
-	}()
+	c := outboxtest.StartChild(ctx, t, "TestCrashChild", append(env, envRole+"="+role))
 	t.Cleanup(func() {
-		c.kill()
-		forgetServer(t, rdb, cmd.Process.Pid)
+		c.Kill()
+		forgetServer(t, rdb, c.Pid())
 	})
 	return c
 }
@@ -178,25 +156,6 @@ func forgetServer(t *testing.T, c redis.UniversalClient, pid int) {
 			}
 		}
 	}
-}
-
-func (c *child) waitLine(t *testing.T, prefix string) string {
-	t.Helper()
-	for line := range c.lines {
-		if strings.HasPrefix(line, prefix) {
-			return line
-		}
-	}
-	t.Fatalf("the child ended without printing %q", prefix)
-	return ""
-}
-
-func (c *child) kill() {
-	if c.cmd.ProcessState != nil {
-		return
-	}
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	c.cmd.Wait()
 }
 
 // hungSender never answers, as a mail server that accepted the connection

@@ -1,22 +1,20 @@
 package riveroutbox_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/recoverykit/recoverykit/delivery/internal/outboxtest"
 	"github.com/recoverykit/recoverykit/delivery/riveroutbox"
 	"github.com/recoverykit/recoverykit/delivery/smtpsender"
 	"github.com/recoverykit/recoverykit/examples/smtpsink"
@@ -78,9 +76,9 @@ func crash(t *testing.T, mode string) {
 	env := []string{envSchema + "=" + schema, envSMTP + "=" + sink.Addr(), envN + "=" + strconv.Itoa(crashUsers), envMode + "=" + mode}
 
 	start := time.Now()
-	accept := startChild(ctx, t, "accept", env)
-	line := accept.waitLine(t, "ACCEPTED ")
-	accept.kill(t)
+	accept := outboxtest.StartChild(ctx, t, "TestCrashChild", append(env, envRole+"=accept"))
+	line := accept.WaitLine(t, "ACCEPTED ")
+	accept.Kill()
 	accepted, _ := strconv.Atoi(strings.TrimPrefix(line, "ACCEPTED "))
 	if accepted != crashUsers {
 		t.Fatalf("the accepting child says %q, want %d accepted", line, crashUsers)
@@ -91,7 +89,7 @@ func crash(t *testing.T, mode string) {
 	}
 	t.Logf("accepted %d deliveries in %s, %d sent, then SIGKILL", accepted, time.Since(start).Round(time.Millisecond), before)
 
-	work := startChild(ctx, t, "work", env)
+	work := outboxtest.StartChild(ctx, t, "TestCrashChild", append(env, envRole+"=work"))
 	restarted := time.Now()
 	// Done when every recipient has a message and no job is left: the
 	// jobs running at the kill come back after RescueAfter.
@@ -105,7 +103,7 @@ func crash(t *testing.T, mode string) {
 	}
 	drained := time.Since(restarted)
 	time.Sleep(time.Second) // room for a duplicate to show
-	work.kill(t)
+	work.Kill()
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -154,54 +152,6 @@ func jobStates(ctx context.Context, t *testing.T, pool *pgxpool.Pool, schema str
 		states[s] = n
 	}
 	return states
-}
-
-type child struct {
-	cmd   *exec.Cmd
-	lines chan string
-}
-
-func startChild(ctx context.Context, t *testing.T, role string, env []string) *child {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), env...), envRole+"="+role)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, lines: make(chan string, 16)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() { c.kill(t) })
-	return c
-}
-
-func (c *child) waitLine(t *testing.T, prefix string) string {
-	t.Helper()
-	for line := range c.lines {
-		if strings.HasPrefix(line, prefix) {
-			return line
-		}
-	}
-	t.Fatalf("the child ended without printing %q", prefix)
-	return ""
-}
-
-func (c *child) kill(t *testing.T) {
-	if c.cmd.ProcessState != nil {
-		return
-	}
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	c.cmd.Wait()
 }
 
 // TestCrashChild is a child process of TestCrashRecovery; it runs only
