@@ -18,16 +18,33 @@ import (
 func newCode(r io.Reader, digits int) (string, error) {
 	n := uint64(math.Pow10(digits))
 	limit := math.MaxUint64 - math.MaxUint64%n // multiple of n
-	var buf [8]byte
+	buf := randomBuffers.Get().(*[32]byte)
+	defer randomBuffers.Put(buf)
 	for {
-		if _, err := io.ReadFull(r, buf[:]); err != nil {
+		if _, err := io.ReadFull(r, buf[:8]); err != nil {
 			return "", fmt.Errorf("recovery: reading randomness: %w", err)
 		}
-		if v := binary.BigEndian.Uint64(buf[:]); v < limit {
-			return fmt.Sprintf("%0*d", digits, v%n), nil
+		if v := binary.BigEndian.Uint64(buf[:8]); v < limit {
+			return zeroPadded(v%n, digits), nil
 		}
 	}
 }
+
+// zeroPadded formats v in decimal with leading zeros to width digits (at
+// most 20), with one allocation: the string.
+func zeroPadded(v uint64, digits int) string {
+	var b [20]byte
+	i := len(b)
+	for ; v > 0 || len(b)-i < digits; v /= 10 {
+		i--
+		b[i] = byte('0' + v%10)
+	}
+	return string(b[i:])
+}
+
+// randomBuffers holds the buffers randomness is read into: a buffer passed
+// to an io.Reader escapes, and a pooled one saves an allocation per request.
+var randomBuffers = sync.Pool{New: func() any { return new([32]byte) }}
 
 // Domain-separation labels, so one key's HMACs for different purposes can
 // never be confused.
@@ -46,16 +63,30 @@ const (
 // Parts cannot contain the zero byte ambiguously: pools and user keys are
 // validated strings and the code is the last part.
 func keyedHMAC(key []byte, label string, parts ...string) []byte {
-	return macWith(hmac.New(sha256.New, key), label, parts...)
+	return (&macState{h: hmac.New(sha256.New, key)}).sum(label, parts...)
 }
 
-func macWith(m hash.Hash, label string, parts ...string) []byte {
-	m.Write([]byte(label))
+// macState is an HMAC state with the buffer its input is assembled in.
+type macState struct {
+	h   hash.Hash
+	buf []byte
+}
+
+// sum returns the MAC of label and parts, allocating only the result: the
+// input goes to the hash in one Write from the reused buffer.
+func (m *macState) sum(label string, parts ...string) []byte {
+	b := append(m.buf[:0], label...)
 	for _, p := range parts {
-		m.Write([]byte{0})
-		m.Write([]byte(p))
+		b = append(b, 0)
+		b = append(b, p...)
 	}
-	return m.Sum(nil)
+	m.h.Write(b)
+	if cap(b) <= 1024 { // keep ordinary inputs' buffer, not a huge one's
+		m.buf = b
+	}
+	out := m.h.Sum(make([]byte, 0, sha256.Size))
+	m.h.Reset()
+	return out
 }
 
 // macPool reuses keyed HMAC states: setting up HMAC-SHA256 costs more than
@@ -64,15 +95,13 @@ type macPool struct{ sync.Pool }
 
 func newMacPool(key []byte) *macPool {
 	key = append([]byte(nil), key...)
-	return &macPool{sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+	return &macPool{sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, key)} }}}
 }
 
 func (p *macPool) sum(label string, parts ...string) []byte {
-	m := p.Get().(hash.Hash)
-	out := macWith(m, label, parts...)
-	m.Reset()
-	p.Put(m)
-	return out
+	m := p.Get().(*macState)
+	defer p.Put(m)
+	return m.sum(label, parts...)
 }
 
 // engineKey is a Key with its HMAC states pooled.

@@ -43,8 +43,8 @@ func (e *Engine) Explain(ctx context.Context, identifier string) (Explanation, e
 		x.Reason = refusalReason(err)
 		return x, nil
 	}
-	dest, err := e.chooseChannel(user, nil, folded)
-	if err != nil {
+	dest, refusal, bad := e.chooseChannel(user, nil, folded)
+	if err := errors.Join(bad, refusal); err != nil {
 		x.Reason = refusalReason(err)
 		return x, nil
 	}

@@ -242,3 +242,15 @@ func TestDefaultPolicyFigures(t *testing.T) {
 		t.Fatalf("7h window: %g, want 2e-5 (ceil(24/7)=4 windows)", g)
 	}
 }
+
+func TestZeroPadded(t *testing.T) {
+	for _, c := range []struct {
+		v      uint64
+		digits int
+		want   string
+	}{{0, 4, "0000"}, {7, 6, "000007"}, {999999, 6, "999999"}, {42, 10, "0000000042"}, {9999999999, 10, "9999999999"}} {
+		if got := zeroPadded(c.v, c.digits); got != c.want {
+			t.Errorf("zeroPadded(%d, %d) = %q, want %q", c.v, c.digits, got, c.want)
+		}
+	}
+}

@@ -183,11 +183,15 @@ func (e *Engine) compose(ctx context.Context, d Delivery) (Message, error) {
 
 // newMessageID returns "msg_" and 32 random hex digits.
 func newMessageID(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	b := randomBuffers.Get().(*[32]byte)
+	defer randomBuffers.Put(b)
+	if _, err := io.ReadFull(r, b[:16]); err != nil {
 		return "", fmt.Errorf("recovery: reading randomness: %w", err)
 	}
-	return "msg_" + hex.EncodeToString(b[:]), nil
+	var id [4 + 32]byte
+	copy(id[:], "msg_")
+	hex.Encode(id[4:], b[:16])
+	return string(id[:]), nil
 }
 
 // applyCustomMessage checks a custom-message hook's output and lays it over

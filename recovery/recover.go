@@ -2,7 +2,6 @@ package recovery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -88,10 +87,9 @@ func (e *Engine) target(ctx context.Context, c *call, req *RecoverRequest, folde
 		if t.migrated != nil {
 			only = t.migrated.DesiredDeliveryMediums
 		}
-		t.dest, t.refusal = e.chooseChannel(user, only, folded)
-		var ie *Error
-		if errors.As(t.refusal, &ie) && ie.Name == InternalErrorException {
-			return t, t.refusal
+		var bad error
+		if t.dest, t.refusal, bad = e.chooseChannel(user, only, folded); bad != nil {
+			return t, bad
 		}
 	}
 	return t, nil
@@ -188,10 +186,9 @@ type destination struct {
 // factor (and, for a migrated user, is among only when only is set). With
 // Simulation.ChannelFromIdentifier, the channel the identifier names comes
 // first when it is such an attribute of the user. It answers errNoChannel
-// when none is usable, and an internal error when a verified flag is
-// neither true nor false, rather than read it as one.
-func (e *Engine) chooseChannel(u User, only []DeliveryMedium, folded string) (destination, error) {
-	var bad error
+// when none is usable, and (as bad) an internal error when a verified flag
+// is neither true nor false, rather than read it as one.
+func (e *Engine) chooseChannel(u User, only []DeliveryMedium, folded string) (_ destination, refusal, bad error) {
 	usable := func(m DeliveryMedium) (string, bool) {
 		attr, flag, mfa := AttrEmail, AttrEmailVerified, u.EmailMFA
 		if m == SMS {
@@ -206,18 +203,18 @@ func (e *Engine) chooseChannel(u User, only []DeliveryMedium, folded string) (de
 	}
 	if named := shapeOf(folded).medium(); named != "" && e.sim.ChannelFromIdentifier && e.uses(named) {
 		if to, ok := usable(named); ok && FoldIdentifier(to) == folded {
-			return destination{named, to}, nil
+			return destination{named, to}, nil, nil
 		}
 	}
 	for _, m := range e.mechanisms {
 		if to, ok := usable(mechanismMedium(m)); ok {
-			return destination{mechanismMedium(m), to}, nil
+			return destination{mechanismMedium(m), to}, nil, nil
 		}
 	}
 	if bad != nil {
-		return destination{}, bad
+		return destination{}, nil, bad
 	}
-	return destination{}, errNoChannel
+	return destination{}, errNoChannel, nil
 }
 
 // parseVerified reads a verified flag: "true" or "false" in any case, "1"
