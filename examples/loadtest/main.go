@@ -43,6 +43,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 	"github.com/recoverykit/recoverykit/examples/smtpsink"
 )
 
@@ -212,7 +213,10 @@ var readyLine = regexp.MustCompile(`msg=ready addr=(\S+)`)
 func serverArgs(cfg config, seedPath, sinkAddr string) ([]string, func()) {
 	args := []string{"-addr", "127.0.0.1:0", "-seed", seedPath, "-smtp", sinkAddr, "-store", cfg.store}
 	if cfg.queue == "async" {
-		args = append(args, "-async")
+		// The sizing rule of -async-queue-size: the queue holds the longest
+		// burst, and a run is one burst of n requests (a refused delivery
+		// would be a lost mail, which the run counts).
+		args = append(args, "-async", "-async-queue-size", strconv.Itoa(max(cfg.n, asyncsender.DefaultQueueSize)))
 	} else {
 		args = append(args, "-queue", cfg.queue)
 	}

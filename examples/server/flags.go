@@ -9,6 +9,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 )
 
 // Defaults of the flags that bound the HTTP server, sign-in and shutdown.
@@ -44,6 +46,7 @@ type options struct {
 	key, keyFile, pseudonymKeyFile           string
 	smtp, smtpFrom, smsWebhook               string
 	async, deliverInline                     bool
+	asyncQueueSize, asyncWorkers             int
 	queue                                    string
 	readHeaderTimeout, readTimeout           time.Duration
 	writeTimeout, idleTimeout, shutdownGrace time.Duration
@@ -108,6 +111,10 @@ func deliveryFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.smsWebhook, "sms-webhook", "", "URL of the SMS webhook (signing secret in SMS_WEBHOOK_SECRET)")
 	fs.BoolVar(&o.async, "async", false, "deliver through a queue with retries (asyncsender) instead of the engine's in-process\n"+
 		"outbox; both deliver off the request path for clients that hide user existence")
+	fs.IntVar(&o.asyncQueueSize, "async-queue-size", asyncsender.DefaultQueueSize, "with -async: deliveries the queue holds. Size it to the longest burst to ride out: its\n"+
+		"requests minus what the workers send meanwhile (-async-workers / mean send time x burst length); a\n"+
+		"full queue drops the delivery (logged, and the caller still told a code was sent)")
+	fs.IntVar(&o.asyncWorkers, "async-workers", 16, "with -async: deliveries sent at once; they send -async-workers / (mean send time) a second")
 	fs.StringVar(&o.queue, "queue", "auto", "where deliveries wait for their worker: river (durable, in -store postgres), asynq\n"+
 		"(durable, in -store redis), memory (the engine's in-process outbox, lost on a crash), or auto:\n"+
 		"river or asynq for a shared store with -smtp or -sms-webhook, else memory (development mode\n"+
@@ -165,7 +172,8 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf("%s is %s: use a positive duration such as 10s", name, d))
 		}
 	}
-	for name, n := range map[string]int{"-max-conns": o.maxConns, "-max-hashes": o.maxHashes, "-sign-in-failures": o.signInFailures} {
+	for name, n := range map[string]int{"-max-conns": o.maxConns, "-max-hashes": o.maxHashes, "-sign-in-failures": o.signInFailures,
+		"-async-queue-size": o.asyncQueueSize, "-async-workers": o.asyncWorkers} {
 		if n <= 0 {
 			errs = append(errs, fmt.Errorf("%s is %d: use a positive number", name, n))
 		}

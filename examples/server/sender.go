@@ -163,9 +163,9 @@ func newOutbox(ctx context.Context, o options, b *backend, keys []recovery.Key, 
 		log.Warn("-deliver-during-request-reveals-existence: response times tell which accounts exist; use it for tests only")
 		return recovery.NewInlineOutbox(), nil
 	case o.async:
-		// Every SMTP message opens a connection, so delivery is
-		// latency-bound: many workers, and room for bursts.
-		return asyncsender.New(asyncsender.Options{Workers: 16, QueueSize: 8192, Logger: log})
+		// Delivery is latency-bound (a mail server's round trips): many
+		// workers, and room for bursts.
+		return asyncsender.New(asyncsender.Options{Workers: o.asyncWorkers, QueueSize: o.asyncQueueSize, Logger: log})
 	}
 	return nil, nil
 }
