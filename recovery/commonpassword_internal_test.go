@@ -79,3 +79,13 @@ func BenchmarkIsCommon(b *testing.B) {
 		})
 	}
 }
+
+// The whole default policy, common-password check included.
+func BenchmarkPasswordPolicyCheck(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if (PasswordPolicy{}).Check("Zq8!vLm2#Tr") != nil {
+			b.Fatal("refused")
+		}
+	}
+}
