@@ -45,11 +45,12 @@ const commonPasswordRule = "Password is too common or has appeared in a data bre
 // base word decorated the way users meet a policy: any case, leetspeak
 // (see foldByte), and at most commonMaxDecoration digits and symbols (and
 // no more than the base's length) before or after a base of at least
-// commonMinBase characters. A base is also common when it repeats a
-// listed word or a short unit. "Passw0rd!",
-// "P@ssword123" and "Summer2024!" are refused; "correct-Horse-battery-9"
-// is not, because only whole base words are looked up, never a word inside
-// a longer one. It does not allocate.
+// commonMinBase characters. A base is also common when it repeats a listed
+// word or a short unit. "Passw0rd!", "P@ssword123" and "Summer2024!" are
+// refused; "correct-Horse-battery-9" is not, because only whole base words
+// are looked up, never a word inside a longer one, and no password longer
+// than commonMaxEntry+commonMaxDecoration (26) bytes is. It does not
+// allocate.
 func isCommon(password string) bool {
 	n := len(password)
 	if n > commonMaxEntry+commonMaxDecoration {

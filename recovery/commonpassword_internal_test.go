@@ -89,3 +89,22 @@ func BenchmarkPasswordPolicyCheck(b *testing.B) {
 		}
 	}
 }
+
+// isCommon takes any bytes, and ignores ASCII case.
+func FuzzIsCommon(f *testing.F) {
+	for _, s := range []string{"Summer2024!", "P@ssw0rd", "", "!!!!", "jenjenjen", "\xff\xfe1!", "aaaaaaaaaaaaaaaaaaaaaaaaaa"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := isCommon(s)
+		upper := []byte(s)
+		for i, c := range upper {
+			if 'a' <= c && c <= 'z' {
+				upper[i] = c - 'a' + 'A'
+			}
+		}
+		if isCommon(string(upper)) != got {
+			t.Errorf("isCommon(%q) = %v, but %v in upper case", s, got, !got)
+		}
+	})
+}

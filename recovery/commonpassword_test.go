@@ -20,7 +20,8 @@ func TestCommonPasswordsRefusedByDefault(t *testing.T) {
 	for _, pw := range []string{
 		"Passw0rd!", "Welcome1!", "Summer2024!", "P@ssword123", "Qwerty123!",
 		"Dragon1!", "pASSWORD1!", "!!Monkey99", "1Letmein!", "Tr@nsf0rmers1",
-		"Iloveyou1!", "Qwerty123456!", "Football#2023",
+		"Iloveyou1!", "Qwerty123456!", "Football#2023", "Lovelove1!",
+		"Jenjen12!", "Monkeymonkey1!", "@Dmin2024!", "Sh@d0w99!",
 	} {
 		err := recovery.PasswordPolicy{}.Check(pw)
 		if err == nil {
@@ -51,6 +52,7 @@ func TestStrongPasswordsPass(t *testing.T) {
 		"Blue-Kettle-Orbit-42", "Dragon!8301974625", "Monkey-Wrench-Tea-5",
 		"q7#Lm2!vXz", "J8$wr-Pk2n", "mK4&zW9@pQ", "Tr0ub4dor&3xq",
 		"N3w-password!", "Initial-passw0rd!", "Abc1!" + strings.Repeat("x", 40),
+		"Kx9#mQ2!pLKx9#mQ2!pL",
 	} {
 		if err := (recovery.PasswordPolicy{}).Check(pw); err != nil {
 			t.Errorf("Check(%q): %v", pw, err)
