@@ -70,7 +70,8 @@ type Config struct {
 	// Policy sets codes, budgets, locks and request rates.
 	Policy Policy
 	// PasswordPolicy checks new passwords. Its zero value is Cognito's
-	// default policy, and each zero field means that field's default.
+	// default policy plus a refusal of common passwords, and each zero
+	// field means that field's default.
 	PasswordPolicy PasswordPolicy
 	// Hasher hashes new passwords. Default: Argon2id with OWASP's parameters.
 	Hasher PasswordHasher

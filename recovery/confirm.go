@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -25,7 +26,10 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 	// The code is consumed by the first check only when nothing can refuse
 	// the password any more and no store can consume it together with the
 	// password change.
-	weak := e.checkPassword(req.Password)
+	weak, err := e.checkPassword(ctx, req.Password)
+	if err != nil {
+		return err // the screen failed: nothing was touched, the code stays usable
+	}
 	checkHistory := e.passwords.HistorySize > 0
 	consumeNow := weak == nil && !checkHistory && e.atomicSet == nil
 	// The store sees the same call whether or not the code is usable.
@@ -105,15 +109,24 @@ func (e *Engine) postConfirm(ctx context.Context, req *ConfirmRequest, user User
 	return err
 }
 
-// checkPassword applies the password policy and the hasher's own limit.
-func (e *Engine) checkPassword(password string) error {
+// checkPassword applies the password policy, the hasher's own limit and
+// then the policy's Screen. weak is the policy's refusal, which Confirm
+// answers only once the code has matched; err is the screen's failure, which
+// Confirm answers at once, with the code untouched.
+func (e *Engine) checkPassword(ctx context.Context, password string) (weak, err error) {
 	if err := e.passwords.Check(password); err != nil {
-		return err
+		return err, nil
 	}
 	if e.maxPwBytes > 0 && len(password) > e.maxPwBytes {
-		return newError(ErrInvalidPassword, fmt.Sprintf("Password does not conform to policy: Password must be at most %d bytes long", e.maxPwBytes))
+		return newError(ErrInvalidPassword, fmt.Sprintf("Password does not conform to policy: Password must be at most %d bytes long", e.maxPwBytes)), nil
 	}
-	return nil
+	if err := e.passwords.screen(ctx, password); err != nil {
+		if errors.Is(err, ErrInvalidPassword) {
+			return err, nil
+		}
+		return nil, err
+	}
+	return nil, nil
 }
 
 // setPassword hashes the new password (only now, with the code known to

@@ -122,7 +122,8 @@ func ExampleClient_preventUserExistenceErrors() {
 	// messages sent: 0
 }
 
-// A weak password with the right code is refused without using the code up.
+// A weak or common password with the right code is refused without using
+// the code up.
 func ExamplePasswordPolicy() {
 	engine, sender := newExampleEngine(nil)
 	ctx := context.Background()
@@ -133,8 +134,11 @@ func ExamplePasswordPolicy() {
 	fmt.Println(err)
 	err = engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: "Pa55word!"})
 	fmt.Println(err)
+	err = engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: "Orbit-Kettle-77"})
+	fmt.Println(err)
 	// Output:
 	// InvalidPasswordException: Password does not conform to policy: Password must have uppercase characters
+	// InvalidPasswordException: Password does not conform to policy: Password is too common or has appeared in a data breach
 	// <nil>
 }
 

@@ -1,15 +1,17 @@
 package recovery
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// PasswordPolicy is Cognito's password policy. Its zero value is Cognito's
-// default: 8 to 256 characters with upper case, lower case, a digit and a
-// symbol, no history; each zero field means that field's default.
+// PasswordPolicy is Cognito's password policy, plus a refusal of common
+// passwords. Its zero value is Cognito's default, 8 to 256 characters with
+// upper case, lower case, a digit and a symbol, no history, and refuses
+// common passwords; each zero field means that field's default.
 type PasswordPolicy struct {
 	// MinLength is the minimum length in characters, 6 to 99. Default 8.
 	MinLength int
@@ -26,6 +28,22 @@ type PasswordPolicy struct {
 	// (PasswordHistoryPolicyViolationException), 0 (off, the default) to
 	// 24. Needs a UserStore that implements PasswordHistory.
 	HistorySize int
+	// AllowCommonPasswords switches off the built-in list of common
+	// passwords, which the zero value applies: the 47,023 passwords most
+	// often seen in breaches (zxcvbn's ranking of a 10 million password
+	// sample), in any case, in leetspeak ("P@ssw0rd") and with up to 6
+	// digits and symbols added around a listed word of at least 4
+	// characters ("Welcome1!", "Summer2024!"). Such a password is refused
+	// with "Password does not conform to policy: Password is too common or
+	// has appeared in a data breach". Set it only when Screen does this job
+	// instead, or for tests that need weak passwords.
+	AllowCommonPasswords bool
+	// Screen, when set, also refuses passwords it reports as compromised
+	// (an online breach service, see PasswordScreen), with the same
+	// message as the built-in list. It runs after every other rule has
+	// passed, the built-in list included unless AllowCommonPasswords is
+	// set: with both, a password must pass both. Default nil: none.
+	Screen PasswordScreen
 }
 
 // Password policy defaults.
@@ -50,7 +68,8 @@ func (p PasswordPolicy) withDefaults() PasswordPolicy {
 // Check returns nil when password satisfies the policy, else an
 // InvalidPasswordException naming the first rule it breaks, in Cognito's
 // wording ("Password does not conform to policy: Password not long enough").
-// It never includes the password.
+// It never includes the password. It applies every rule but Screen, which
+// needs a context: CheckContext applies that too.
 func (p PasswordPolicy) Check(password string) error {
 	p = p.withDefaults()
 	var upper, lower, digit, symbol bool
@@ -81,10 +100,37 @@ func (p PasswordPolicy) Check(password string) error {
 		rule = "Password must have numeric characters"
 	case !p.OptionalSymbols && !symbol:
 		rule = "Password must have symbol characters"
+	case !p.AllowCommonPasswords && isCommon(password):
+		rule = commonPasswordRule
 	default:
 		return nil
 	}
 	return newError(ErrInvalidPassword, "Password does not conform to policy: "+rule)
+}
+
+// CheckContext is Check followed, when the password passes it, by Screen.
+// A refusal is an InvalidPasswordException; a Screen that fails makes an
+// InternalErrorException that wraps its error.
+func (p PasswordPolicy) CheckContext(ctx context.Context, password string) error {
+	if err := p.Check(password); err != nil {
+		return err
+	}
+	return p.screen(ctx, password)
+}
+
+// screen runs Screen, if any.
+func (p PasswordPolicy) screen(ctx context.Context, password string) error {
+	if p.Screen == nil {
+		return nil
+	}
+	refuse, err := p.Screen.Screen(ctx, password)
+	switch {
+	case err != nil:
+		return internalError(fmt.Errorf("password screen %T: %w", p.Screen, err))
+	case refuse:
+		return newError(ErrInvalidPassword, "Password does not conform to policy: "+commonPasswordRule)
+	}
+	return nil
 }
 
 // validate reports what is wrong with p (after defaults).
