@@ -47,6 +47,7 @@ type Engine struct {
 	now        func() time.Time
 	rand       io.Reader
 	migrations singleflight.Group
+	resetter   PasswordResetRequirer // nil unless Users implements it
 }
 
 // New checks cfg and builds an Engine. Its error lists every problem found,
@@ -133,6 +134,7 @@ func (e *Engine) detectAbilities(cfg Config) {
 	e.creator, _ = cfg.Users.(UserCreator)
 	e.history, _ = cfg.Users.(PasswordHistory)
 	e.readBack, _ = cfg.Users.(PasswordHashReader)
+	e.resetter, _ = cfg.Users.(PasswordResetRequirer)
 	e.inspector, _ = cfg.Codes.(CodeInspector)
 	if s, ok := cfg.Users.(CodeConsumingSetter); ok && s.ConsumesCodesOf(cfg.Codes) {
 		e.atomicSet = s
