@@ -2,11 +2,15 @@ package recovery_test
 
 import (
 	"context"
+	"fmt"
+	"log"
 	"sync"
 	"testing"
 
+	"github.com/recoverykit/recoverykit/delivery/capturesender"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
+	"github.com/recoverykit/recoverykit/store/memstore"
 )
 
 func (e *env) adminReset(username string) error {
@@ -205,4 +209,45 @@ func (e *env) aliceSub() string {
 		e.t.Fatal(err)
 	}
 	return u.Sub
+}
+
+// ExampleEngine_AdminResetUserPassword: an administrator (a support tool, a
+// response to a breach) makes alice's password unusable; she gets a code
+// and sets a new one with ConfirmForgotPassword. Authenticate the
+// administrator before calling it: cognitohttp does with Options.Admin.
+func ExampleEngine_AdminResetUserPassword() {
+	ctx := context.Background()
+	users := memstore.NewUserStore() // has recovery.PasswordResetRequirer
+	sender := capturesender.New()
+	users.CreateUser(ctx, "default", recovery.User{
+		Username:   "alice",
+		Attributes: map[string]string{"email": "alice@example.com", "email_verified": "true"},
+	}, "")
+	engine, err := recovery.New(recovery.Config{
+		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,
+		Clients: []recovery.Client{{ID: "web"}},
+		Keys:    []recovery.Key{{ID: "2026-01", Secret: loadKey()}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer engine.Close(ctx)
+
+	err = engine.AdminResetUserPassword(ctx, recovery.AdminResetRequest{UserPoolID: "default", Username: "alice"})
+	fmt.Println("reset:", err)
+	u, _ := users.FindUser(ctx, "default", recovery.UserQuery{Identifier: "alice", Key: "alice"})
+	fmt.Println("status:", u.Status) // your sign-in answers PasswordResetRequiredException
+
+	code, _ := sender.AwaitCode(ctx, "alice")
+	err = engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: "N3w-password!"})
+	u, _ = users.FindUser(ctx, "default", recovery.UserQuery{Identifier: "alice", Key: "alice"})
+	fmt.Println("confirmed:", err, u.Status)
+
+	err = engine.AdminResetUserPassword(ctx, recovery.AdminResetRequest{UserPoolID: "default", Username: "mallory"})
+	fmt.Println(err) // the administrator learns who does not exist
+	// Output:
+	// reset: <nil>
+	// status: RESET_REQUIRED
+	// confirmed: <nil> CONFIRMED
+	// UserNotFoundException: User does not exist.
 }
