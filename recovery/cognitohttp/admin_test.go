@@ -256,3 +256,23 @@ func TestSigV4Tampering(t *testing.T) {
 }
 
 func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// BenchmarkStaticCredentials is the cost of checking one SDK signature.
+func BenchmarkStaticCredentials(b *testing.B) {
+	body := []byte(`{"UserPoolId":"default","Username":"alice"}`)
+	r := httptest.NewRequest(http.MethodPost, "http://cognito.test/", bytes.NewReader(body))
+	r.Header.Set("Content-Type", cognitohttp.ContentType)
+	r.Header.Set("X-Amz-Target", cognitohttp.TargetPrefix+"AdminResetUserPassword")
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: adminKeyID, SecretAccessKey: adminSecret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), "cognito-idp", "eu-west-1", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	verify := cognitohttp.StaticCredentials(adminKeyID, adminSecret)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := verify(r, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
