@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Engine runs the two recovery operations. It is safe for concurrent use;
+// Engine runs the recovery operations. It is safe for concurrent use;
 // build one per user pool with New, share it, and Close it at shutdown.
 type Engine struct {
 	pool       string
