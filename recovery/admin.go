@@ -55,14 +55,14 @@ func validateAdminReset(r *AdminResetRequest) error {
 //
 // By the user's state:
 //
-//	state                        answer                                      effect
+//	state                        answer                                       effect
 //	disabled (any status)        NotAuthorizedException "User is disabled."   none
-//	CONFIRMED (or "")            success                                     RESET_REQUIRED, code sent
-//	RESET_REQUIRED               success                                     stays, new code replaces the old
-//	FORCE_CHANGE_PASSWORD        NotAuthorizedException "User password       none
+//	CONFIRMED (or "")            success                                      RESET_REQUIRED, code sent
+//	RESET_REQUIRED               success                                      stays; a new code replaces the old
+//	FORCE_CHANGE_PASSWORD        NotAuthorizedException "User password        none
 //	UNCONFIRMED                    cannot be reset in the current state."
 //	EXTERNAL_PROVIDER
-//	no verified email or phone   InvalidParameterException "Cannot reset     none
+//	no verified email or phone   InvalidParameterException "Cannot reset      none
 //	  usable for the pool's        password for the user as there is no
 //	  AccountRecovery (as for      registered/verified email or
 //	  ForgotPassword)              phone_number"
@@ -88,9 +88,9 @@ func validateAdminReset(r *AdminResetRequest) error {
 // after the request reaches the Observer and the log, as for a client
 // that hides user existence (Cognito's error list for this operation has
 // no CodeDeliveryFailureException). A delivery the outbox refuses is
-// revoked and answered with InternalErrorException (or the hook's error,
-// for an outbox that delivers during Put). Delivery events name
-// ForgotPassword as their operation.
+// revoked and answered with InternalErrorException (or, from an outbox
+// that delivers during Put, such as NewInlineOutbox, the delivery's own
+// error). Delivery events name ForgotPassword as their operation.
 //
 // It needs a UserStore with the PasswordResetRequirer ability, a pool
 // whose AccountRecovery is not admin_only, and recovery not disabled

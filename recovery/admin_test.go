@@ -2,8 +2,10 @@ package recovery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"sync"
 	"testing"
 
@@ -250,4 +252,38 @@ func ExampleEngine_AdminResetUserPassword() {
 	// status: RESET_REQUIRED
 	// confirmed: <nil> CONFIRMED
 	// UserNotFoundException: User does not exist.
+}
+
+// refusingOutbox keeps the deliveries it refuses, to show their codes died.
+type refusingOutbox struct{ refused []recovery.Delivery }
+
+func (o *refusingOutbox) Bind(recovery.Deliverer) error { return nil }
+func (o *refusingOutbox) Put(_ context.Context, d recovery.Delivery) error {
+	o.refused = append(o.refused, d)
+	return errors.New("queue full")
+}
+
+// TestAdminResetUserPasswordOutboxRefuses: a delivery the outbox refuses
+// is InternalErrorException, and its code is revoked.
+func TestAdminResetUserPasswordOutboxRefuses(t *testing.T) {
+	box := &refusingOutbox{}
+	e := newEnv(t)
+	e.alice()
+	e.cfg.Outbox = nil
+	cfg := e.cfg
+	cfg.Outbox = box
+	eng, err := recovery.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = eng.AdminResetUserPassword(e.ctx, recovery.AdminResetRequest{UserPoolID: pool, Username: "alice"})
+	wantErr(t, err, recovery.ErrInternal, "")
+	if len(box.refused) != 1 || box.refused[0].Code == "" {
+		t.Fatalf("the outbox saw %d deliveries, want one with a code", len(box.refused))
+	}
+	if strings.Contains(err.Error(), box.refused[0].Code) {
+		t.Fatalf("the error holds the code")
+	}
+	err = eng.Confirm(e.ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: box.refused[0].Code, Password: "N3w-passw0rd!"})
+	wantErr(t, err, recovery.ErrExpiredCode, "")
 }
