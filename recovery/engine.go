@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Engine runs the two recovery operations. It is safe for concurrent use;
+// Engine runs the recovery operations. It is safe for concurrent use;
 // build one per user pool with New, share it, and Close it at shutdown.
 type Engine struct {
 	pool       string
@@ -47,6 +47,7 @@ type Engine struct {
 	now        func() time.Time
 	rand       io.Reader
 	migrations singleflight.Group
+	resetter   PasswordResetRequirer // nil unless Users implements it
 }
 
 // New checks cfg and builds an Engine. Its error lists every problem found,
@@ -133,6 +134,7 @@ func (e *Engine) detectAbilities(cfg Config) {
 	e.creator, _ = cfg.Users.(UserCreator)
 	e.history, _ = cfg.Users.(PasswordHistory)
 	e.readBack, _ = cfg.Users.(PasswordHashReader)
+	e.resetter, _ = cfg.Users.(PasswordResetRequirer)
 	e.inspector, _ = cfg.Codes.(CodeInspector)
 	if s, ok := cfg.Users.(CodeConsumingSetter); ok && s.ConsumesCodesOf(cfg.Codes) {
 		e.atomicSet = s

@@ -14,13 +14,15 @@ const (
 	TriggerRiskCheck = "RiskCheck_ForgotPassword"
 )
 
-// Operation names the two API operations.
+// Operation names the API operations.
 type Operation string
 
 // The operations, under their Cognito names.
 const (
 	OpForgotPassword        Operation = "ForgotPassword"
 	OpConfirmForgotPassword Operation = "ConfirmForgotPassword"
+	// OpAdminResetUserPassword is Engine.AdminResetUserPassword.
+	OpAdminResetUserPassword Operation = "AdminResetUserPassword"
 )
 
 // Hooks are the engine's extension points, Cognito's Lambda triggers as Go
@@ -196,8 +198,8 @@ type EventKind string
 
 // Event kinds.
 const (
-	// EventRequested: Recover issued a code for a real user and handed it
-	// to delivery.
+	// EventRequested: Recover or AdminResetUserPassword issued a code for
+	// a real user and handed it to delivery.
 	EventRequested EventKind = "requested"
 	// EventDelivered: the sender accepted the message.
 	EventDelivered EventKind = "delivered"

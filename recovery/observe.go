@@ -52,7 +52,7 @@ func (e *Engine) emit(ctx context.Context, ev Event) {
 func (e *Engine) finish(ctx context.Context, c *call, err error) error {
 	if err == nil {
 		kind, msg := EventConfirmed, "recovery: password reset"
-		if c.op == OpForgotPassword {
+		if c.op == OpForgotPassword || c.op == OpAdminResetUserPassword {
 			kind, msg = EventRequested, "recovery: code issued"
 			if c.simulated != nil {
 				kind, msg = EventSimulated, "recovery: simulated answer"

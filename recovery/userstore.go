@@ -177,3 +177,23 @@ type PasswordHashReader interface {
 type MediaReporter interface {
 	Media() []DeliveryMedium
 }
+
+// PasswordResetRequirer is an optional ability of a UserStore, needed by
+// Engine.AdminResetUserPassword: it makes a user's password unusable until
+// the user resets it with a code (ConfirmForgotPassword, whose SetPassword
+// stores the new hash with status CONFIRMED). New accepts a store without
+// it; AdminResetUserPassword then answers OperationNotEnabledException.
+// memstore, pgxstore (both user stores) and redisstore have it.
+type PasswordResetRequirer interface {
+	// RequirePasswordReset sets the status of the user with exactly this
+	// sub to RESET_REQUIRED, changing nothing else, so that FindUser
+	// reports it. As in Cognito the stored hash is kept: the status is what
+	// stops sign-in, and a sign-in flow must refuse a RESET_REQUIRED user
+	// (Cognito answers PasswordResetRequiredException) before it compares
+	// passwords. A store that keeps no status must instead clear the hash
+	// (StoredPasswordHash then answers ""), so that the old password no
+	// longer signs in. Calling it again is not an error. A user that does
+	// not exist in pool is an error wrapping ErrUserNotFound; any other
+	// error is a system failure.
+	RequirePasswordReset(ctx context.Context, pool, sub string) error
+}

@@ -36,6 +36,7 @@ const (
 	redisURLEnv     = "RECOVERY_REDIS_URL"
 	smtpUserEnv     = "SMTP_USERNAME"
 	smtpPasswordEnv = "SMTP_PASSWORD"
+	adminCredsEnv   = "RECOVERY_ADMIN_CREDENTIALS"
 )
 
 // options are the command-line flags.
@@ -53,6 +54,7 @@ type options struct {
 	maxConns, maxHashes                      int
 	signInFailures                           int
 	signInWindow                             time.Duration
+	adminCredentialsFile                     string
 }
 
 // dev reports whether the server runs in development mode: no real
@@ -68,8 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	deliveryFlags(fs, &o)
 	limitFlags(fs, &o)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nSecrets come from the environment or files: %s (or -key-file), %s, SMS_WEBHOOK_SECRET, %s and %s; %s and %s may replace -postgres and -redis.\n\nFlags:\n",
-			keyEnv, pseudonymKeyEnv, smtpUserEnv, smtpPasswordEnv, postgresURLEnv, redisURLEnv)
+		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nSecrets come from the environment or files: %s (or -key-file), %s, SMS_WEBHOOK_SECRET, %s, %s and %s (or -admin-credentials-file); %s and %s may replace -postgres and -redis.\n\nFlags:\n",
+			keyEnv, pseudonymKeyEnv, smtpUserEnv, smtpPasswordEnv, adminCredsEnv, postgresURLEnv, redisURLEnv)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -102,6 +104,9 @@ func secretFlags(fs *flag.FlagSet, o *options) {
 		"separated by commas or newlines; the first issues codes, all are accepted")
 	fs.StringVar(&o.pseudonymKeyFile, "pseudonym-key-file", "", "file holding the pseudonym key (as "+pseudonymKeyEnv+"): keeps simulated answers\n"+
 		"stable across key rotation (default: derived from the first code-hashing key)")
+	fs.StringVar(&o.adminCredentialsFile, "admin-credentials-file", "", "file holding ACCESS_KEY_ID:SECRET_ACCESS_KEY (as "+adminCredsEnv+"): turns on\n"+
+		"AdminResetUserPassword for callers that sign with that key (SigV4, as the AWS SDKs and CLI do);\n"+
+		"without it, admin operations are refused")
 }
 
 func deliveryFlags(fs *flag.FlagSet, o *options) {

@@ -18,6 +18,8 @@
 //	-key SECRET                   deprecated (ps shows it): use RECOVERY_KEY or -key-file
 //	-key-file FILE                code-hashing keys, as RECOVERY_KEY
 //	-pseudonym-key-file FILE      pseudonym key, as RECOVERY_PSEUDONYM_KEY
+//	-admin-credentials-file FILE  ACCESS_KEY_ID:SECRET_ACCESS_KEY, as RECOVERY_ADMIN_CREDENTIALS:
+//	                              serves AdminResetUserPassword to requests signed with it
 //	-smtp HOST:PORT               send email through this SMTP server (SMTP_USERNAME, SMTP_PASSWORD)
 //	-smtp-from ADDRESS            From address of email
 //	-sms-webhook URL              send SMS through the webhook sender (SMS_WEBHOOK_SECRET)
@@ -61,7 +63,10 @@
 // and exits 0. A second signal ends it at once.
 //
 // Besides ForgotPassword and ConfirmForgotPassword it answers InitiateAuth
-// (USER_PASSWORD_AUTH), so a client can check that a reset worked.
+// (USER_PASSWORD_AUTH), so a client can check that a reset worked, and,
+// with admin credentials, AdminResetUserPassword for callers that sign
+// with them (SigV4): the user's sign-in then answers
+// PasswordResetRequiredException until the code sent is confirmed.
 package main
 
 import (
@@ -73,6 +78,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -125,6 +131,7 @@ type app struct {
 	backend *backend
 	engine  *recovery.Engine
 	handler *cognitohttp.Handler
+	admin   cognitohttp.AdminAuthenticator // nil: admin operations off
 }
 
 // assemble reads the seed and the keys, opens the storage, applies the
@@ -139,6 +146,9 @@ func assemble(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 		return a, err
 	}
 	warnArgv(o, log)
+	if a.admin, err = adminAuthenticator(o, log); err != nil {
+		return a, err
+	}
 	ch, err := newChannels(o, stderr)
 	if err != nil {
 		return a, err
@@ -200,8 +210,37 @@ func newHandler(o options, a app, hasher recovery.PasswordHasher, log *slog.Logg
 	}
 	return cognitohttp.New(a.engine, cognitohttp.Options{
 		Operations: map[string]cognitohttp.Operation{"InitiateAuth": auth.InitiateAuth},
+		Admin:      a.admin,
 		Logger:     log,
 	}), nil
+}
+
+// adminAuthenticator reads the admin credentials from -admin-credentials-file
+// or RECOVERY_ADMIN_CREDENTIALS ("ACCESS_KEY_ID:SECRET_ACCESS_KEY"); nil,
+// with neither, refuses every admin request.
+func adminAuthenticator(o options, log *slog.Logger) (cognitohttp.AdminAuthenticator, error) {
+	text, source := os.Getenv(adminCredsEnv), adminCredsEnv
+	if o.adminCredentialsFile != "" {
+		if text != "" {
+			return nil, fmt.Errorf("the admin credentials are given twice (-admin-credentials-file and %s): keep one", adminCredsEnv)
+		}
+		b, err := os.ReadFile(o.adminCredentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("-admin-credentials-file: %w", err)
+		}
+		text, source = string(b), "-admin-credentials-file"
+	}
+	if text == "" {
+		log.Info("admin operations are off: set -admin-credentials-file or " + adminCredsEnv + " to serve AdminResetUserPassword")
+		return nil, nil
+	}
+	id, secret, ok := strings.Cut(strings.TrimSpace(text), ":")
+	if !ok || id == "" || strings.ContainsAny(id, " \t\n/") || len(secret) < 20 {
+		// The text is a secret: the error does not quote it.
+		return nil, fmt.Errorf("%s: want ACCESS_KEY_ID:SECRET_ACCESS_KEY, the secret 20 characters or more", source)
+	}
+	log.Info("admin operations on: AdminResetUserPassword for requests signed (SigV4, service cognito-idp) with this access key", "access_key_id", id)
+	return cognitohttp.StaticCredentials(id, secret), nil
 }
 
 // announce prints the start-up banners and, without -seed, the demo user.

@@ -10,6 +10,11 @@
 // decode them (status, x-amzn-ErrorType and {"__type", "message"}), so an SDK
 // caller gets its typed exceptions. Both operations are unauthenticated, as in
 // Cognito: an Authorization (SigV4) header is ignored.
+//
+// AdminResetUserPassword is served too, to callers that Options.Admin
+// authenticates (in Cognito, IAM-signed requests): without it every admin
+// request is refused. StaticCredentials checks the SigV4 signatures the AWS
+// SDKs make with an access key.
 package cognitohttp
 
 import (
@@ -56,12 +61,18 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Operations adds targets beyond the two recovery operations.
 	Operations map[string]Operation
+	// Admin authenticates callers of AdminResetUserPassword, which Cognito
+	// serves only to IAM-signed requests: use StaticCredentials for the AWS
+	// SDKs' SigV4 signatures, or a function of your own. nil: every admin
+	// request is refused (MissingAuthenticationTokenException, or
+	// UnrecognizedClientException when it is signed).
+	Admin AdminAuthenticator
 	// Logger records requests that fail before reaching the engine (the
 	// engine logs its own). Default slog.Default().
 	Logger *slog.Logger
 }
 
-// Handler is an http.Handler for the two recovery operations.
+// Handler is an http.Handler for the recovery operations.
 type Handler struct {
 	engine *recovery.Engine
 	opts   Options
@@ -164,7 +175,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	var extra Operation
 	switch op {
-	case "ForgotPassword", "ConfirmForgotPassword":
+	case "ForgotPassword", "ConfirmForgotPassword", "AdminResetUserPassword":
 	default:
 		if extra = h.opts.Operations[op]; extra == nil {
 			return nil, &apiError{http.StatusBadRequest, unknownOperation, ""}
@@ -210,6 +221,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 			return nil, err
 		}
 		return struct{}{}, nil
+	case "AdminResetUserPassword":
+		return h.adminResetUserPassword(r, body)
 	}
 	return extra(ctx, r, body)
 }

@@ -31,7 +31,8 @@ type Seed struct {
 // recovery.FoldIdentifier (but not by unverified aliases), ErrUserNotFound,
 // pool isolation, copies of returned users, SetPassword and cancelled
 // contexts; and, when the store implements them, recovery.PasswordHistory,
-// recovery.PasswordHashReader and recovery.UserCreator (duplicate
+// recovery.PasswordHashReader, recovery.PasswordResetRequirer and
+// recovery.UserCreator (duplicate
 // usernames and aliases, assigned subs, concurrent creation).
 //
 // Each subtest calls newStore once with the seed users, in two pools, and
@@ -70,6 +71,7 @@ var userStoreTests = []userStoreTest{
 	{"ConcurrentUse", testUserStoreConcurrentUse},
 	{"PasswordHistory", testPasswordHistory},
 	{"StoredPasswordHash", testStoredPasswordHash},
+	{"RequirePasswordReset", testRequirePasswordReset},
 	{"CreateUser", testCreateUser},
 	{"CreateUserConflicts", testCreateUserConflicts},
 	{"CreateUserConcurrent", testCreateUserConcurrent},

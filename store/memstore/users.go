@@ -11,10 +11,11 @@ import (
 )
 
 var (
-	_ recovery.UserStore          = (*UserStore)(nil)
-	_ recovery.UserCreator        = (*UserStore)(nil)
-	_ recovery.PasswordHistory    = (*UserStore)(nil)
-	_ recovery.PasswordHashReader = (*UserStore)(nil)
+	_ recovery.UserStore             = (*UserStore)(nil)
+	_ recovery.UserCreator           = (*UserStore)(nil)
+	_ recovery.PasswordHistory       = (*UserStore)(nil)
+	_ recovery.PasswordHashReader    = (*UserStore)(nil)
+	_ recovery.PasswordResetRequirer = (*UserStore)(nil)
 )
 
 // maxHistory is how many password hashes a user's history keeps (Cognito's
@@ -287,4 +288,20 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// RequirePasswordReset implements recovery.PasswordResetRequirer: the
+// status becomes RESET_REQUIRED, the password hash stays.
+func (s *UserStore) RequirePasswordReset(ctx context.Context, pool, sub string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pools[pool]
+	if !ok || p.bySub[sub] == nil {
+		return recovery.ErrUserNotFound
+	}
+	p.bySub[sub].user.Status = recovery.StatusResetRequired
+	return nil
 }

@@ -71,7 +71,7 @@ var goQueries = []string{
 	"code_issue", "code_check", "code_revoke", "code_restore", "code_sweep", "code_outstanding", "limit_allow", "limit_sweep",
 	"user_find", "user_password_hash", "user_stored_hash", "user_set_password", "user_set_password_codes",
 	"user_set_password_consuming",
-	"user_recent_hashes", "user_create", "user_upsert",
+	"user_recent_hashes", "user_create", "user_upsert", "user_require_reset",
 }
 
 // TestQueryFiles checks that every query file has a header saying what it

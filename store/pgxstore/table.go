@@ -17,6 +17,8 @@ var (
 	_ recovery.UserStore           = (*TableUserStore)(nil)
 	_ recovery.PasswordHashReader  = (*TableUserStore)(nil)
 	_ recovery.CodeConsumingSetter = (*TableUserStore)(nil)
+
+	_ recovery.PasswordResetRequirer = (*TableUserStore)(nil)
 )
 
 // AlwaysVerified, as Table.EmailVerified or Table.PhoneVerified, says every
@@ -26,7 +28,8 @@ const AlwaysVerified = "(always verified)"
 
 // Table describes an existing users table for NewTableUserStore, by its
 // column names. Only the columns named are read; SetPassword writes the
-// password hash (and the status, when there is a Status column).
+// password hash (and the status, when there is a Status column), and
+// RequirePasswordReset the status (without one, it clears the hash).
 type Table struct {
 	// Name is the table, optionally qualified by its schema ("accounts",
 	// "app.accounts"). Required.
@@ -53,7 +56,8 @@ type Table struct {
 	// account is enabled.
 	Disabled, Enabled string
 	// Status is a text column of Cognito's user statuses (CONFIRMED,
-	// RESET_REQUIRED, ...). Default: none, every account is CONFIRMED.
+	// RESET_REQUIRED, ...). Default: none, every account is CONFIRMED,
+	// and an administrator's reset clears the password hash instead.
 	Status string
 	// Locale is a text column of the user's language, for the message.
 	Locale string
@@ -76,6 +80,7 @@ type TableUserStore struct {
 	stored    string
 	codes     *CodeStore // with WithCodeStore
 	consuming string     // with WithCodeStore
+	reset     string
 }
 
 var identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
@@ -95,7 +100,7 @@ func NewTableUserStore(ctx context.Context, db DBTX, t Table) (*TableUserStore, 
 		return nil, err
 	}
 	s := &TableUserStore{db: db, t: t, subType: types[t.Sub]}
-	s.find, s.set, s.stored = s.findSQL(), s.setSQL(), s.storedSQL()
+	s.find, s.set, s.stored, s.reset = s.findSQL(), s.setSQL(), s.storedSQL(), s.resetSQL()
 	return s, nil
 }
 

@@ -84,6 +84,18 @@ func (s *TableUserStore) storedSQL() string {
 	return fmt.Sprintf("SELECT %s FROM %s WHERE %s = $1", quote(s.t.PasswordHash), s.t.table(), quote(s.t.Sub))
 }
 
+// resetSQL is RequirePasswordReset's statement: with a Status column it
+// sets RESET_REQUIRED and keeps the hash; without one it replaces the hash
+// with ” (valid in a NOT NULL column, and no hasher verifies a password
+// against it), the one way this table can stop the old password.
+func (s *TableUserStore) resetSQL() string {
+	set := quote(s.t.PasswordHash) + " = ''"
+	if s.t.Status != "" {
+		set = quote(s.t.Status) + " = '" + string(recovery.StatusResetRequired) + "'"
+	}
+	return fmt.Sprintf("UPDATE %s SET %s WHERE %s = $1 RETURNING 1", s.t.table(), set, quote(s.t.Sub))
+}
+
 // changeArgs are the arguments of update from $n on.
 func (s *TableUserStore) changeArgs(c recovery.PasswordChange) []any {
 	args := []any{s.subParam(c.Sub), c.PasswordHash}
@@ -174,6 +186,21 @@ func (s *TableUserStore) SetPassword(ctx context.Context, pool string, c recover
 		return recovery.ErrUserNotFound
 	}
 	return interpretError(ctx, "SetPassword", err)
+}
+
+// RequirePasswordReset implements recovery.PasswordResetRequirer with one
+// statement. With a Status column the status becomes RESET_REQUIRED and
+// the hash stays (your sign-in must refuse such a user, as Cognito does
+// with PasswordResetRequiredException); without one, the password hash is
+// set to ”, so that the old password no longer signs in, and the user
+// still appears CONFIRMED.
+func (s *TableUserStore) RequirePasswordReset(ctx context.Context, _, sub string) error {
+	var one int
+	err := queryRow(ctx, s.db, s.reset, []any{s.subParam(sub)}, &one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return recovery.ErrUserNotFound
+	}
+	return interpretError(ctx, "RequirePasswordReset", err)
 }
 
 // StoredPasswordHash implements recovery.PasswordHashReader.

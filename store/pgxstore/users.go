@@ -17,6 +17,8 @@ var (
 	_ recovery.PasswordHistory     = (*UserStore)(nil)
 	_ recovery.PasswordHashReader  = (*UserStore)(nil)
 	_ recovery.CodeConsumingSetter = (*UserStore)(nil)
+
+	_ recovery.PasswordResetRequirer = (*UserStore)(nil)
 )
 
 // UserStore is the reference recovery.UserStore on PostgreSQL: the users
@@ -72,6 +74,7 @@ type UserStore struct {
 	recent       string
 	create       string
 	upsert       string
+	requireReset string
 }
 
 // NewUserStore returns a user store that runs its statements on db in the
@@ -92,6 +95,7 @@ func NewUserStore(db DBTX, opts Options) (*UserStore, error) {
 		recent:       query("user_recent_hashes", sc),
 		create:       query("user_create", sc),
 		upsert:       query("user_upsert", sc),
+		requireReset: query("user_require_reset", sc),
 	}, nil
 }
 
@@ -239,6 +243,20 @@ func (s *UserStore) SetPassword(ctx context.Context, pool string, c recovery.Pas
 		return recovery.ErrUserNotFound
 	}
 	return interpretError(ctx, "SetPassword", err)
+}
+
+// RequirePasswordReset implements recovery.PasswordResetRequirer with one
+// statement: the status becomes RESET_REQUIRED, the password hash and its
+// history stay. PasswordHash still returns the hash: a sign-in flow over
+// this store must read the status (FindUser) and refuse a RESET_REQUIRED
+// user first.
+func (s *UserStore) RequirePasswordReset(ctx context.Context, pool, sub string) error {
+	var got string
+	err := queryRow(ctx, s.db, s.requireReset, []any{pool, sub}, &got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return recovery.ErrUserNotFound
+	}
+	return interpretError(ctx, "RequirePasswordReset", err)
 }
 
 // RecentPasswordHashes implements recovery.PasswordHistory: up to n of the

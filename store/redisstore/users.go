@@ -17,13 +17,16 @@ var (
 	_ recovery.UserStore          = (*UserStore)(nil)
 	_ recovery.UserCreator        = (*UserStore)(nil)
 	_ recovery.PasswordHashReader = (*UserStore)(nil)
+
+	_ recovery.PasswordResetRequirer = (*UserStore)(nil)
 )
 
 // UserStore is a small recovery.UserStore on Redis, for demos and for
 // services whose only shared state is Redis (examples/server -store redis):
 // every instance on the same Redis and Prefix sees the same users, subs
 // and passwords. It also creates users (recovery.UserCreator) and reads
-// stored password hashes (recovery.PasswordHashReader); it keeps no
+// stored password hashes (recovery.PasswordHashReader), and requires
+// password resets (recovery.PasswordResetRequirer); it keeps no
 // password history. It is safe for concurrent use. Create it with
 // NewUserStore.
 //
@@ -46,9 +49,9 @@ var (
 //
 // # Atomicity
 //
-// FindUser, CreateUser, SetPassword and StoredPasswordHash are one Lua
-// script each (one round trip): a lookup tries the username, then the sub,
-// then the aliases, so a key that is one user's username and another's
+// FindUser, CreateUser, SetPassword, RequirePasswordReset and
+// StoredPasswordHash are one Lua script each (one round trip): a lookup
+// tries the username, then the sub, then the aliases, so a key that is one user's username and another's
 // alias finds the first; a creation checks the username, the sub and every
 // alias and writes them all, or nothing, so concurrent creations of one
 // username or alias from any number of processes leave one winner.
@@ -129,6 +132,22 @@ func (s *UserStore) SetPassword(ctx context.Context, pool string, c recovery.Pas
 	}
 	if n == 0 {
 		return fmt.Errorf("redisstore: SetPassword: no user has sub %s in pool %q: %w", c.Sub, pool, recovery.ErrUserNotFound)
+	}
+	return nil
+}
+
+// RequirePasswordReset implements recovery.PasswordResetRequirer in one
+// script: the status becomes RESET_REQUIRED, the password hash stays.
+func (s *UserStore) RequirePasswordReset(ctx context.Context, pool, sub string) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("RequirePasswordReset", err)
+	}
+	n, err := requireResetScript.Run(ctx, s.c, s.userKeys(pool)[1:3], sub).Int64()
+	if err != nil {
+		return wrap("RequirePasswordReset", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redisstore: RequirePasswordReset: no user has sub %s in pool %q: %w", sub, pool, recovery.ErrUserNotFound)
 	}
 	return nil
 }

@@ -59,6 +59,18 @@ redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 return 1
 `)
 
+	// requireResetScript sets a user's status to RESET_REQUIRED, keeping
+	// the password hash.
+	//
+	// KEYS[1] records, KEYS[2] status
+	// ARGV[1] sub
+	// Returns 1 when set, 0 when no user has the sub.
+	requireResetScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], 'RESET_REQUIRED')
+return 1
+`)
+
 	// storedHashScript reads a user's password hash by exact sub.
 	//
 	// KEYS[1] records, KEYS[2] passwords
