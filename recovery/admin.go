@@ -99,8 +99,9 @@ func validateAdminReset(r *AdminResetRequest) error {
 // Observer events and traces name OpAdminResetUserPassword; success is
 // EventRequested.
 func (e *Engine) AdminResetUserPassword(ctx context.Context, req AdminResetRequest) error {
-	ctx, c := e.begin(ctx, OpAdminResetUserPassword, "", nil)
-	return e.finish(ctx, c, e.adminReset(ctx, c, &req))
+	var c call
+	ctx = e.begin(ctx, &c, OpAdminResetUserPassword, "", nil)
+	return e.finish(ctx, &c, e.adminReset(ctx, &c, &req))
 }
 
 // errAdminUserNotFound is Cognito's answer to an admin operation on an
@@ -129,8 +130,8 @@ func (e *Engine) adminReset(ctx context.Context, c *call, req *AdminResetRequest
 	if err := adminStateError(user); err != nil {
 		return err
 	}
-	dest, err := e.chooseChannel(user, nil, folded)
-	if err != nil {
+	dest, refusal, bad := e.chooseChannel(user, nil, folded)
+	if err := errors.Join(bad, refusal); err != nil {
 		return err
 	}
 	c.medium = dest.medium
