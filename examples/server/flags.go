@@ -50,6 +50,7 @@ type options struct {
 	maxConns, maxHashes                      int
 	signInFailures                           int
 	signInWindow                             time.Duration
+	pages, pagesClient                       string
 }
 
 // dev reports whether the server runs in development mode: no real
@@ -64,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	secretFlags(fs, &o)
 	deliveryFlags(fs, &o)
 	limitFlags(fs, &o)
+	pagesFlags(fs, &o)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nSecrets come from the environment or files: %s (or -key-file), %s, SMS_WEBHOOK_SECRET, %s and %s; %s and %s may replace -postgres and -redis.\n\nFlags:\n",
 			keyEnv, pseudonymKeyEnv, smtpUserEnv, smtpPasswordEnv, postgresURLEnv, redisURLEnv)
@@ -159,6 +161,7 @@ func (o *options) validate() error {
 		errs = append(errs, errors.New("-async and -deliver-during-request-reveals-existence exclude each other: keep one"))
 	}
 	errs = append(errs, o.validateQueue()...)
+	errs = append(errs, o.validatePages()...)
 	for name, d := range map[string]time.Duration{"-read-header-timeout": o.readHeaderTimeout, "-read-timeout": o.readTimeout,
 		"-write-timeout": o.writeTimeout, "-idle-timeout": o.idleTimeout, "-shutdown-grace": o.shutdownGrace, "-sign-in-window": o.signInWindow} {
 		if d <= 0 {
