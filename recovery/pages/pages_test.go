@@ -249,6 +249,17 @@ func TestErrors(t *testing.T) {
 	if !strings.Contains(body, "Trop de tentatives.") {
 		t.Errorf("after 6 wrong codes: %s", body)
 	}
+	// The request form's own errors: an empty field, the budget spent.
+	body = wantStatus(t, send(t, h, "POST", "/recover/?lang=es", url.Values{"username": {""}}), http.StatusBadRequest)
+	if !strings.Contains(body, "Rellene este campo.") || !strings.Contains(body, `aria-invalid="true" aria-describedby="problem"`) {
+		t.Errorf("empty identifier: %s", body)
+	}
+	for range 5 {
+		body = send(t, h, "POST", "/recover/?lang=de", url.Values{"username": {alice}}).Body.String()
+	}
+	if !strings.Contains(body, "Zu viele Versuche.") || strings.Contains(body, `aria-invalid`) {
+		t.Errorf("requests past the budget: %s", body)
+	}
 	// Existence is revealed only by the client that reveals it.
 	body = wantStatus(t, send(t, reveal, "POST", "/recover/?lang=de", url.Values{"username": {"nobody"}}), http.StatusNotFound)
 	if !strings.Contains(body, "Wir haben kein Konto mit diesem Namen gefunden.") {
