@@ -158,6 +158,21 @@ func TestCrossOriginRefused(t *testing.T) {
 	if _, ok := k.Sender.LastCode(alice); !ok {
 		t.Fatal("a same-origin post sent no code")
 	}
+	trusting := newPages(t, k, pages.Options{TrustedOrigins: []string{"https://accounts.example.com"}})
+	wantStatus(t, send(t, trusting, "POST", "/recover/", url.Values{"username": {alice}},
+		"Sec-Fetch-Site", "cross-site", "Origin", "https://accounts.example.com"), http.StatusOK)
+}
+
+// TestRules: the reset form lists the engine's password policy.
+func TestRules(t *testing.T) {
+	k := testkit.New(t, func(c *recovery.Config) {
+		c.PasswordPolicy = recovery.PasswordPolicy{MinLength: 12, MaxLength: 64, OptionalSymbols: true}
+	})
+	body := wantStatus(t, send(t, newPages(t, k, pages.Options{}), "GET", "/recover/reset?lang=de", nil), http.StatusOK)
+	want := "<ul><li>mindestens 12 Zeichen</li><li>höchstens 64 Zeichen</li><li>einen Großbuchstaben</li><li>einen Kleinbuchstaben</li><li>eine Ziffer</li></ul>"
+	if !strings.Contains(body, want) {
+		t.Fatalf("want the rules %s in:\n%s", want, body)
+	}
 }
 
 // TestHidesExistence: for a client that hides user existence, the answer
