@@ -160,6 +160,10 @@ func (e *Engine) Close(ctx context.Context) error {
 // Policy returns the policy in force, defaults filled in.
 func (e *Engine) Policy() Policy { return e.policy }
 
+// PasswordPolicy returns the password policy in force, defaults filled
+// in, for pages that show the rules before a password is chosen.
+func (e *Engine) PasswordPolicy() PasswordPolicy { return e.passwords }
+
 // call is the state of one request, for logs and observer events.
 type call struct {
 	op        Operation

@@ -55,6 +55,7 @@ type options struct {
 	signInFailures                           int
 	signInWindow                             time.Duration
 	adminCredentialsFile                     string
+	pages, pagesClient                       string
 }
 
 // dev reports whether the server runs in development mode: no real
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	secretFlags(fs, &o)
 	deliveryFlags(fs, &o)
 	limitFlags(fs, &o)
+	pagesFlags(fs, &o)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nSecrets come from the environment or files: %s (or -key-file), %s, SMS_WEBHOOK_SECRET, %s, %s and %s (or -admin-credentials-file); %s and %s may replace -postgres and -redis.\n\nFlags:\n",
 			keyEnv, pseudonymKeyEnv, smtpUserEnv, smtpPasswordEnv, adminCredsEnv, postgresURLEnv, redisURLEnv)
@@ -171,6 +173,7 @@ func (o *options) validate() error {
 		errs = append(errs, errors.New("-async and -deliver-during-request-reveals-existence exclude each other: keep one"))
 	}
 	errs = append(errs, o.validateQueue()...)
+	errs = append(errs, o.validatePages()...)
 	for name, d := range map[string]time.Duration{"-read-header-timeout": o.readHeaderTimeout, "-read-timeout": o.readTimeout,
 		"-write-timeout": o.writeTimeout, "-idle-timeout": o.idleTimeout, "-shutdown-grace": o.shutdownGrace, "-sign-in-window": o.signInWindow} {
 		if d <= 0 {

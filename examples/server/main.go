@@ -37,6 +37,8 @@
 //	-max-hashes GOMAXPROCS        most argon2id hashes at once, for sign-ins and for resets each
 //	-sign-in-failures 5           failed sign-ins per user per window, then "Password attempts exceeded"
 //	-sign-in-window 15m           the window of -sign-in-failures, from the first failure
+//	-pages /recover/              serve the forgot/reset password pages under this path (off by default)
+//	-pages-client ID              the app client the pages act as (default: the seed's first)
 //
 // Secrets come from the environment or files, never only from the command
 // line: RECOVERY_KEY holds the code-hashing keys (hex or base64, 32+ bytes
@@ -76,6 +78,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -121,7 +124,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	announce(o, a, stderr, log)
 	log.Info("ready", "addr", ln.Addr().String(), "store", o.store, "pool", a.seed.UserPoolID, "dev_mode", o.dev())
-	return serve(ctx, newHTTPServer(o, a.handler, log), ln, o.shutdownGrace, log)
+	announcePages(o, ln.Addr().String(), log)
+	return serve(ctx, newHTTPServer(o, a.routes(o.pages), log), ln, o.shutdownGrace, log)
 }
 
 // app is the assembled server.
@@ -132,6 +136,7 @@ type app struct {
 	engine  *recovery.Engine
 	handler *cognitohttp.Handler
 	admin   cognitohttp.AdminAuthenticator // nil: admin operations off
+	pages   http.Handler                   // nil without -pages
 }
 
 // assemble reads the seed and the keys, opens the storage, applies the
@@ -166,6 +171,9 @@ func assemble(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 	}
 	if err == nil {
 		a.handler, err = newHandler(o, a, hasher, log)
+	}
+	if err == nil {
+		a.pages, err = newPages(o, a, log)
 	}
 	if err != nil {
 		a.backend.close()
