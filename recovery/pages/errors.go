@@ -95,6 +95,8 @@ func passwordRule(message string, t *text, p recovery.PasswordPolicy) string {
 		return t.ErrPwDigit
 	case rule == "Password must have symbol characters":
 		return t.ErrPwSymbol
+	case rule == "Password is too common or has appeared in a data breach":
+		return t.ErrPwCommon
 	}
 	return t.ErrPasswordRules
 }
@@ -113,6 +115,9 @@ func rules(p recovery.PasswordPolicy, t *text) []string {
 		if !r.optional {
 			out = append(out, r.text)
 		}
+	}
+	if !p.AllowCommonPasswords {
+		out = append(out, t.RuleCommon)
 	}
 	if p.HistorySize > 0 {
 		out = append(out, fmt.Sprintf(t.RuleHistory, p.HistorySize))

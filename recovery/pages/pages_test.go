@@ -169,9 +169,15 @@ func TestRules(t *testing.T) {
 		c.PasswordPolicy = recovery.PasswordPolicy{MinLength: 12, MaxLength: 64, OptionalSymbols: true}
 	})
 	body := wantStatus(t, send(t, newPages(t, k, pages.Options{}), "GET", "/recover/reset?lang=de", nil), http.StatusOK)
-	want := "<ul><li>mindestens 12 Zeichen</li><li>höchstens 64 Zeichen</li><li>einen Großbuchstaben</li><li>einen Kleinbuchstaben</li><li>eine Ziffer</li></ul>"
+	want := "<ul><li>mindestens 12 Zeichen</li><li>höchstens 64 Zeichen</li><li>einen Großbuchstaben</li><li>einen Kleinbuchstaben</li><li>eine Ziffer</li>" +
+		"<li>kein häufiges oder aus einem Datenleck bekanntes Passwort</li></ul>"
 	if !strings.Contains(body, want) {
 		t.Fatalf("want the rules %s in:\n%s", want, body)
+	}
+	k = testkit.New(t, func(c *recovery.Config) { c.PasswordPolicy = recovery.PasswordPolicy{AllowCommonPasswords: true} })
+	body = wantStatus(t, send(t, newPages(t, k, pages.Options{}), "GET", "/recover/reset?lang=de", nil), http.StatusOK)
+	if strings.Contains(body, "Datenleck") {
+		t.Fatalf("AllowCommonPasswords: the common-password rule is still listed:\n%s", body)
 	}
 }
 
@@ -231,6 +237,7 @@ func TestErrors(t *testing.T) {
 		{"too short", "es", code, "N3w-p!", "Esta contraseña es demasiado corta: use al menos 8 caracteres.", "password"},
 		{"no symbol", "en", code, "N3wpassw0rd", "This password needs a symbol", "password"},
 		{"empty code", "de", "", "N3w-passw0rd!", "Bitte füllen Sie dieses Feld aus.", "code"},
+		{"common", "de", code, "Passw0rd!", "Dieses Passwort ist zu häufig oder aus einem Datenleck bekannt", "password"},
 		{"success", "de", code, "N3w-passw0rd!", "303 done?lang=de", ""},
 		{"replayed", "es", code, "0ther-passw0rd!", "Ese código ha caducado o ya se ha usado.", "code"},
 	}

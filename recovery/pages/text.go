@@ -18,16 +18,16 @@ type text struct {
 
 	ResetTitle, ResetIntro, UsernameLabel, CodeLabel, PasswordLabel, SetPassword, NewCode string
 
-	RulesIntro, RuleMin, RuleMax, RuleUpper, RuleLower, RuleDigit, RuleSymbol, RuleHistory string
+	RulesIntro, RuleMin, RuleMax, RuleUpper, RuleLower, RuleDigit, RuleSymbol, RuleCommon, RuleHistory string
 
 	DoneTitle, DoneText, SignIn string
 
 	ErrorTitle string
 
-	ErrCodeMismatch, ErrExpiredCode                                                           string
-	ErrPasswordRules, ErrPwShort, ErrPwLong, ErrPwUpper, ErrPwLower, ErrPwDigit, ErrPwSymbol  string
-	ErrPwHistory, ErrLimit, ErrUserNotFound, ErrNotAuthorized, ErrNoChannel, ErrRequired      string
-	ErrInvalid, ErrDelivery, ErrDisabled, ErrRefused, ErrInternal, ErrCrossOrigin, ErrBadForm string
+	ErrCodeMismatch, ErrExpiredCode                                                                       string
+	ErrPasswordRules, ErrPwShort, ErrPwLong, ErrPwUpper, ErrPwLower, ErrPwDigit, ErrPwSymbol, ErrPwCommon string
+	ErrPwHistory, ErrLimit, ErrUserNotFound, ErrNotAuthorized, ErrNoChannel, ErrRequired                  string
+	ErrInvalid, ErrDelivery, ErrDisabled, ErrRefused, ErrInternal, ErrCrossOrigin, ErrBadForm             string
 }
 
 // languages are the pages' languages, by tag, and their names in
@@ -108,6 +108,7 @@ var english = text{
 	RuleLower:   "a lower-case letter",
 	RuleDigit:   "a digit",
 	RuleSymbol:  "a symbol, such as ! ? # or %",
+	RuleCommon:  "not a common password or one from a data breach",
 	RuleHistory: "to differ from your last %d passwords",
 
 	DoneTitle: "Password changed",
@@ -125,6 +126,7 @@ var english = text{
 	ErrPwLower:       "This password needs a lower-case letter.",
 	ErrPwDigit:       "This password needs a digit.",
 	ErrPwSymbol:      "This password needs a symbol, such as ! ? # or %.",
+	ErrPwCommon:      "This password is too common or has appeared in a data breach: choose another.",
 	ErrPwHistory:     "You used this password recently. Choose another one.",
 	ErrLimit:         "Too many attempts. Please wait a while, then try again.",
 	ErrUserNotFound:  "We found no account with that name.",
@@ -169,6 +171,7 @@ var german = text{
 	RuleLower:   "einen Kleinbuchstaben",
 	RuleDigit:   "eine Ziffer",
 	RuleSymbol:  "ein Sonderzeichen, etwa ! ? # oder %",
+	RuleCommon:  "kein häufiges oder aus einem Datenleck bekanntes Passwort",
 	RuleHistory: "einen Unterschied zu Ihren letzten %d Passwörtern",
 
 	DoneTitle: "Passwort geändert",
@@ -186,6 +189,7 @@ var german = text{
 	ErrPwLower:       "Dieses Passwort braucht einen Kleinbuchstaben.",
 	ErrPwDigit:       "Dieses Passwort braucht eine Ziffer.",
 	ErrPwSymbol:      "Dieses Passwort braucht ein Sonderzeichen, etwa ! ? # oder %.",
+	ErrPwCommon:      "Dieses Passwort ist zu häufig oder aus einem Datenleck bekannt: Bitte wählen Sie ein anderes.",
 	ErrPwHistory:     "Dieses Passwort haben Sie vor Kurzem verwendet. Wählen Sie ein anderes.",
 	ErrLimit:         "Zu viele Versuche. Bitte warten Sie eine Weile und versuchen Sie es dann erneut.",
 	ErrUserNotFound:  "Wir haben kein Konto mit diesem Namen gefunden.",
@@ -230,6 +234,7 @@ var french = text{
 	RuleLower:   "une lettre minuscule",
 	RuleDigit:   "un chiffre",
 	RuleSymbol:  "un symbole, par exemple ! ? # ou %",
+	RuleCommon:  "pas un mot de passe courant ni issu d’une fuite de données",
 	RuleHistory: "et différer de vos %d derniers mots de passe",
 
 	DoneTitle: "Mot de passe modifié",
@@ -247,6 +252,7 @@ var french = text{
 	ErrPwLower:       "Ce mot de passe doit contenir une lettre minuscule.",
 	ErrPwDigit:       "Ce mot de passe doit contenir un chiffre.",
 	ErrPwSymbol:      "Ce mot de passe doit contenir un symbole, par exemple ! ? # ou %.",
+	ErrPwCommon:      "Ce mot de passe est trop courant ou figure dans une fuite de données : choisissez-en un autre.",
 	ErrPwHistory:     "Vous avez utilisé ce mot de passe récemment. Choisissez-en un autre.",
 	ErrLimit:         "Trop de tentatives. Veuillez patienter un moment, puis réessayer.",
 	ErrUserNotFound:  "Nous n’avons trouvé aucun compte à ce nom.",
@@ -291,6 +297,7 @@ var spanish = text{
 	RuleLower:   "una letra minúscula",
 	RuleDigit:   "un número",
 	RuleSymbol:  "un símbolo, como ! ? # o %",
+	RuleCommon:  "que no sea una contraseña común ni filtrada",
 	RuleHistory: "ser distinta de sus últimas %d contraseñas",
 
 	DoneTitle: "Contraseña cambiada",
@@ -308,6 +315,7 @@ var spanish = text{
 	ErrPwLower:       "Esta contraseña necesita una letra minúscula.",
 	ErrPwDigit:       "Esta contraseña necesita un número.",
 	ErrPwSymbol:      "Esta contraseña necesita un símbolo, como ! ? # o %.",
+	ErrPwCommon:      "Esta contraseña es demasiado común o apareció en una filtración de datos: elija otra.",
 	ErrPwHistory:     "Ha usado esta contraseña hace poco. Elija otra.",
 	ErrLimit:         "Demasiados intentos. Espere un rato y vuelva a intentarlo.",
 	ErrUserNotFound:  "No encontramos ninguna cuenta con ese nombre.",
