@@ -142,7 +142,8 @@ func (i *Instrumentation) client(id string) string {
 
 // operation is the operation's name, or Other.
 func operation(op recovery.Operation) string {
-	if op == recovery.OpForgotPassword || op == recovery.OpConfirmForgotPassword {
+	switch op {
+	case recovery.OpForgotPassword, recovery.OpConfirmForgotPassword, recovery.OpAdminResetUserPassword:
 		return string(op)
 	}
 	return Other
