@@ -88,6 +88,20 @@ type Config struct {
 	// DefaultLocale is used when neither ClientMetadata["locale"] nor the
 	// user's locale attribute names a configured locale. Default "en".
 	DefaultLocale string
+	// LinkBaseURL lets code messages carry a link (LinkPlaceholder,
+	// "{link}"): this URL with username and code added to its query. It
+	// must be an absolute https URL (http only for localhost), without a
+	// fragment; a query of its own is kept. Its page must show a form with
+	// the code filled in and confirm only on POST, never on GET, since mail
+	// scanners open links (see link.go). Default empty: no links, and New
+	// refuses templates that use {link}.
+	LinkBaseURL string
+	// SkipPasswordChangedNotice stops the notice that Confirm sends after a
+	// successful reset, to every verified email address and phone number
+	// of the user (MFA factors included), from the PasswordChanged texts of
+	// Templates. Default false: the notice is sent, off the request path
+	// through the Outbox; its failure never undoes the reset.
+	SkipPasswordChangedNotice bool
 
 	// Hooks are the optional triggers.
 	Hooks Hooks
@@ -214,8 +228,11 @@ func (c *Config) validate() error {
 	if c.Hooks.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("recovery: Hooks.Timeout is %s: use a positive duration, or zero for 5s", c.Hooks.Timeout))
 	}
+	if _, err := parseLinkBase(c.LinkBaseURL); err != nil {
+		errs = append(errs, err)
+	}
 	for locale, t := range c.Templates {
-		if err := t.validate(); err != nil {
+		if err := t.validate(c.LinkBaseURL != ""); err != nil {
 			errs = append(errs, fmt.Errorf("recovery: Templates[%q]: %w", locale, err))
 		}
 	}
