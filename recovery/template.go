@@ -60,13 +60,13 @@ var defaultTemplate = Template{
 	PasswordChangedSubject: "Your password was changed",
 	PasswordChangedText: "Hello {username},\n\n" +
 		"The password of your account was just changed.\n\n" +
-		"If you did this, you need not do anything. If you did not, reset your password at once and contact us.\n",
+		"If you did this, there is nothing more to do. If you did not, reset your password now and contact us.\n",
 	PasswordChangedHTML: "<!DOCTYPE html><html><body>" +
 		"<p>Hello {username},</p>" +
 		"<p>The password of your account was just changed.</p>" +
-		"<p>If you did this, you need not do anything. If you did not, reset your password at once and contact us.</p>" +
+		"<p>If you did this, there is nothing more to do. If you did not, reset your password now and contact us.</p>" +
 		"</body></html>",
-	PasswordChangedSMS: "The password of your account was just changed. If this was not you, reset it at once.",
+	PasswordChangedSMS: "Your password was changed. If this was not you, reset it now.",
 }
 
 // Limits Cognito puts on custom messages.
