@@ -89,12 +89,19 @@ type Config struct {
 	// user's locale attribute names a configured locale. Default "en".
 	DefaultLocale string
 	// LinkBaseURL lets code messages carry a link (LinkPlaceholder,
-	// "{link}"): this URL with username and code added to its query. It
-	// must be an absolute https URL (http only for localhost), without a
-	// fragment; a query of its own is kept. Its page must show a form with
-	// the code filled in and confirm only on POST, never on GET, since mail
-	// scanners open links (see link.go). Default empty: no links, and New
-	// refuses templates that use {link}.
+	// "{link}"): this URL with code and username added to its query, as
+	// https://example.com/reset?code=123456&username=alice. It must be an
+	// absolute https URL (http only for localhost and loopback addresses)
+	// without a fragment, user name or its own code or username; a query
+	// of its own is kept. Default empty: no links, and New refuses
+	// templates that use {link}.
+	//
+	// Mail scanners and link previews open every link in a message, often
+	// before the user does. So the page must never consume the code on
+	// GET: it shows a form with the username and code filled in and a
+	// field for the new password, and only the form's POST calls Confirm.
+	// A GET that confirmed would hand the reset to a scanner; one that
+	// merely checked the code would spend the user's attempts.
 	LinkBaseURL string
 	// SkipPasswordChangedNotice stops the notice that Confirm sends after a
 	// successful reset, to every verified email address and phone number

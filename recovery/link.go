@@ -8,27 +8,10 @@ import (
 	"strings"
 )
 
-// Link messages.
-//
-// With Config.LinkBaseURL set, a code message may use LinkPlaceholder
-// ("{link}") where it would use the code: the engine substitutes the base
-// URL with the query username=<username>&code=<code> added (any query the
-// base URL has is kept before it). The user clicks instead of typing.
-//
-// Cognito marks a link as {##text##} and renders the whole anchor with its
-// own URL; "{link}" is the bare URL instead, so that the HTML template
-// writes its own anchor (<a href="{link}">) and the text and SMS bodies
-// show the URL itself. It is HTML-escaped in EmailHTML and raw elsewhere;
-// the username and code in it are query-escaped, so no username can end
-// the URL, the attribute or the element, or be read as a placeholder.
-// Put it in a quoted attribute or in text, not in a script or style.
-//
-// Mail scanners (and link previews) open every link in a message, often
-// before the user does. So the page at LinkBaseURL must never consume the
-// code on GET: it shows a form with the username and code filled in, and
-// only the form's POST calls Confirm, with the new password the user types.
-// A GET that confirmed would hand a scanner the reset, and one that merely
-// checked the code would burn the user's attempts.
+// Link messages: Config.LinkBaseURL and LinkPlaceholder. The link is the
+// base URL with username and code added to its query by net/url
+// (url.Values, so "code" comes before "username"), HTML-escaped in
+// EmailHTML and raw in the text and SMS bodies.
 
 // parseLinkBase checks Config.LinkBaseURL: an absolute https URL (http
 // only for localhost and loopback addresses), without a fragment, userinfo,

@@ -190,7 +190,7 @@ func (e *Engine) compose(ctx context.Context, d Delivery) (Message, error) {
 	}
 	m := Message{
 		ID: d.ID, Pool: e.pool, ClientID: d.ClientID, Medium: d.Medium, To: d.To,
-		Username: d.Username, Sub: d.Sub, Locale: locale, Code: d.Code,
+		Username: d.Username, Sub: d.Sub, Locale: locale, Kind: d.Kind, Code: d.Code,
 		ClientMetadata: d.ClientMetadata,
 	}
 	l := renderLink(e.linkBase, d.Username, d.Code)

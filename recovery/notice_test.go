@@ -100,7 +100,7 @@ func TestPasswordChangedNoticeSentOnce(t *testing.T) {
 	}
 	n := ns[0]
 	def := recovery.DefaultTemplate()
-	if n.Medium != recovery.Email || n.To != "alice@example.com" || n.Subject != def.PasswordChangedSubject || n.Locale != "en" ||
+	if n.Kind != recovery.DeliveryPasswordChanged || n.Medium != recovery.Email || n.To != "alice@example.com" || n.Subject != def.PasswordChangedSubject || n.Locale != "en" ||
 		n.Username != "alice" || n.Sub != u.Sub || !strings.Contains(n.Text, "Hello alice,") || !strings.Contains(n.HTML, "was just changed") {
 		t.Fatalf("notice %v: subject %q text %q", n, n.Subject, n.Text)
 	}

@@ -8,14 +8,23 @@ import (
 	"unicode/utf8"
 )
 
-// Placeholders in templates and custom messages. CodePlaceholder and
-// UsernamePlaceholder are Cognito's; LinkPlaceholder is ours (see
-// Config.LinkBaseURL).
+// Placeholders in templates and custom messages (Cognito's).
 const (
 	CodePlaceholder     = "{####}"
 	UsernamePlaceholder = "{username}"
-	LinkPlaceholder     = "{link}"
 )
+
+// LinkPlaceholder is ours: in a code message it becomes the link
+// Config.LinkBaseURL describes, the base URL with username and code in its
+// query, so it counts as the code's place. Cognito marks a link as
+// {##text##} and renders the whole anchor with its own URL; "{link}" is
+// the bare URL instead, so that the HTML template writes its own anchor
+// (<a href="{link}">) and the text and SMS bodies show the URL itself.
+// It is HTML-escaped in EmailHTML and raw elsewhere, and the username and
+// code in it are query-escaped, so no username can end the URL, the
+// attribute or the element, or be read as a placeholder. Put it in a
+// quoted attribute or in text, never in a script or style.
+const LinkPlaceholder = "{link}"
 
 // Template is the text of the messages in one locale: the recovery message
 // that carries the code, and the notice that the password was changed.
