@@ -193,7 +193,29 @@ func render(text, code, link, username string, isHTML bool) string {
 	if isHTML {
 		username = html.EscapeString(username)
 	}
-	return strings.NewReplacer(CodePlaceholder, code, LinkPlaceholder, link, UsernamePlaceholder, username).Replace(text)
+	var b strings.Builder
+	b.Grow(len(text) + len(code) + len(link) + len(username))
+	for {
+		i := strings.IndexByte(text, '{')
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i])
+		text = text[i:]
+		n := 1 // a brace that starts no placeholder is copied
+		for _, p := range [...]struct{ ph, v string }{{CodePlaceholder, code}, {LinkPlaceholder, link}, {UsernamePlaceholder, username}} {
+			if strings.HasPrefix(text, p.ph) {
+				b.WriteString(p.v)
+				n = len(p.ph)
+				break
+			}
+		}
+		if n == 1 {
+			b.WriteByte('{')
+		}
+		text = text[n:]
+	}
 }
 
 // containsCode reports whether s has a place for the code: the code
