@@ -3,6 +3,7 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"net/url"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recoverykit/recoverykit/delivery/capturesender"
 	"github.com/recoverykit/recoverykit/recovery"
+	"github.com/recoverykit/recoverykit/store/memstore"
 )
 
 const linkBase = "https://example.com/reset?lang=de"
@@ -226,4 +229,36 @@ func TestLinkInCustomMessage(t *testing.T) {
 	if param != "" || !errors.Is(err, recovery.ErrInvalidLambdaResponse) {
 		t.Fatalf("LinkParameter %q, Deliver = %v; want none, and the answer refused", param, err)
 	}
+}
+
+// A message with a link that opens the reset page with the code filled in.
+func ExampleConfig_linkBaseURL() {
+	ctx := context.Background()
+	users := memstore.NewUserStore()
+	users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{Username: "alice", Attributes: map[string]string{
+		"email": "alice@example.com", "email_verified": "true",
+	}}, "")
+	sender := capturesender.New()
+	engine, err := recovery.New(recovery.Config{
+		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,
+		Clients:     []recovery.Client{{ID: "web"}},
+		Keys:        []recovery.Key{{ID: "k1", Secret: []byte("an example secret of 32 bytes or more")}},
+		LinkBaseURL: "https://example.com/reset", // shows a form on GET, confirms on POST only
+		Templates: map[string]recovery.Template{"en": {
+			EmailSubject: "Reset your password",
+			EmailText:    "Open {link} to choose a new password.",
+			EmailHTML:    `<p><a href="{link}">Choose a new password</a></p>`,
+		}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer engine.Close(ctx)
+	engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"})
+	m, _ := sender.Await(ctx, "alice")
+	fmt.Println(strings.ReplaceAll(m.HTML, m.Code, "CODE"))
+	fmt.Println(strings.ReplaceAll(m.Text, m.Code, "CODE"))
+	// Output:
+	// <p><a href="https://example.com/reset?code=CODE&amp;username=alice">Choose a new password</a></p>
+	// Open https://example.com/reset?code=CODE&username=alice to choose a new password.
 }

@@ -3,12 +3,14 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/recoverykit/recoverykit/delivery/capturesender"
 	"github.com/recoverykit/recoverykit/delivery/locales"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
@@ -398,4 +400,34 @@ func validConfig(mutate func(*recovery.Config)) recovery.Config {
 	}
 	mutate(&c)
 	return c
+}
+
+// After a reset, the user hears of it on every verified channel, in their
+// language, without a code.
+func Example_passwordChangedNotice() {
+	ctx := context.Background()
+	users := memstore.NewUserStore()
+	users.CreateUser(ctx, recovery.DefaultPoolID, recovery.User{Username: "alice", Attributes: map[string]string{
+		"email": "alice@example.com", "email_verified": "true", "locale": "de",
+	}}, "")
+	sender := capturesender.New()
+	engine, err := recovery.New(recovery.Config{
+		Users: users, Codes: memstore.NewCodeStore(), Sender: sender,
+		Clients:   []recovery.Client{{ID: "web"}},
+		Keys:      []recovery.Key{{ID: "k1", Secret: []byte("an example secret of 32 bytes or more")}},
+		Templates: locales.All(), // the notice's texts in en, de, fr and es
+		// SkipPasswordChangedNotice: true, // to turn the notice off
+	})
+	if err != nil {
+		panic(err)
+	}
+	engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"})
+	code, _ := sender.AwaitCode(ctx, "alice")
+	if err := engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice", ConfirmationCode: code, Password: "N3w-passw0rd!"}); err != nil {
+		panic(err)
+	}
+	engine.Close(ctx) // drains the outbox, which carries the notice too
+	m, _ := sender.Last("alice")
+	fmt.Println(m.Kind, m.Locale, m.Subject, m.Code == "")
+	// Output: password_changed de Ihr Passwort wurde geändert true
 }
