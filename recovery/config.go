@@ -100,8 +100,8 @@ type Config struct {
 	// before the user does. So the page must never consume the code on
 	// GET: it shows a form with the username and code filled in and a
 	// field for the new password, and only the form's POST calls Confirm.
-	// A GET that confirmed would hand the reset to a scanner; one that
-	// merely checked the code would spend the user's attempts.
+	// A GET that acted on the code would let a scanner, or anyone who sees
+	// the URL in a log, use it up before the user does.
 	LinkBaseURL string
 	// SkipPasswordChangedNotice stops the notice that Confirm sends after a
 	// successful reset, to every verified email address and phone number
