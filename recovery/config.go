@@ -89,6 +89,27 @@ type Config struct {
 	// DefaultLocale is used when neither ClientMetadata["locale"] nor the
 	// user's locale attribute names a configured locale. Default "en".
 	DefaultLocale string
+	// LinkBaseURL lets code messages carry a link (LinkPlaceholder,
+	// "{link}"): this URL with code and username added to its query, as
+	// https://example.com/reset?code=123456&username=alice. It must be an
+	// absolute https URL (http only for localhost and loopback addresses)
+	// without a fragment, user name or its own code or username; a query
+	// of its own is kept. Default empty: no links, and New refuses
+	// templates that use {link}.
+	//
+	// Mail scanners and link previews open every link in a message, often
+	// before the user does. So the page must never consume the code on
+	// GET: it shows a form with the username and code filled in and a
+	// field for the new password, and only the form's POST calls Confirm.
+	// A GET that acted on the code would let a scanner, or anyone who sees
+	// the URL in a log, use it up before the user does.
+	LinkBaseURL string
+	// SkipPasswordChangedNotice stops the notice that Confirm sends after a
+	// successful reset, to every verified email address and phone number
+	// of the user (MFA factors included), from the PasswordChanged texts of
+	// Templates. Default false: the notice is sent, off the request path
+	// through the Outbox; its failure never undoes the reset.
+	SkipPasswordChangedNotice bool
 
 	// Hooks are the optional triggers.
 	Hooks Hooks
@@ -215,8 +236,11 @@ func (c *Config) validate() error {
 	if c.Hooks.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("recovery: Hooks.Timeout is %s: use a positive duration, or zero for 5s", c.Hooks.Timeout))
 	}
+	if _, err := parseLinkBase(c.LinkBaseURL); err != nil {
+		errs = append(errs, err)
+	}
 	for locale, t := range c.Templates {
-		if err := t.validate(); err != nil {
+		if err := t.validate(c.LinkBaseURL != ""); err != nil {
 			errs = append(errs, fmt.Errorf("recovery: Templates[%q]: %w", locale, err))
 		}
 	}

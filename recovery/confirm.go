@@ -62,6 +62,9 @@ func (e *Engine) confirm(ctx context.Context, c *call, req *ConfirmRequest) erro
 	if err := e.setPassword(ctx, c, user, key, cands, req.Password); err != nil {
 		return err
 	}
+	// The change stands from here: the notice goes out whatever the
+	// PostConfirmation hook answers, and cannot fail the request.
+	e.notifyPasswordChanged(ctx, OpConfirmForgotPassword, user, req.ClientID, req.ClientMetadata)
 	return e.postConfirm(ctx, req, user)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"time"
 
@@ -40,6 +41,8 @@ type Engine struct {
 	inspector  CodeInspector // Codes, when it can tell a current code
 	hashSlots  chan struct{} // bounds concurrent password hashes
 	templates  templates
+	linkBase   *url.URL // Config.LinkBaseURL; nil when unset
+	notice     notifier
 	hooks      Hooks
 	tracer     OperationTracer // Hooks.Observer, when it implements it
 	log        *slog.Logger
@@ -73,6 +76,7 @@ func New(cfg Config) (*Engine, error) {
 		passwords: cfg.PasswordPolicy,
 		hasher:    cfg.Hasher,
 		templates: newTemplates(cfg.Templates, cfg.DefaultLocale),
+		notice:    newNotifier(cfg),
 		hashSlots: make(chan struct{}, max(cfg.MaxConcurrentHashes, 1)),
 		hooks:     cfg.Hooks,
 		log:       cfg.Logger,
@@ -92,6 +96,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.pseudoKey = newMacPool(pk)
 	var err error
+	if e.linkBase, err = parseLinkBase(cfg.LinkBaseURL); err != nil {
+		return nil, err // validate reported it already
+	}
 	if cfg.AccountRecovery[0] == AdminOnly {
 		e.adminOnly = true
 	} else if e.mechanisms, err = servedMechanisms(cfg); err != nil {

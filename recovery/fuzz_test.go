@@ -143,8 +143,8 @@ func FuzzRender(f *testing.F) {
 	f.Add(`"'&<>`, "<a title=\"{username}\">{####}</a>")
 	f.Fuzz(func(t *testing.T, username, tmpl string) {
 		const code = "424242"
-		out := render(tmpl, code, username, true)
-		want := strings.ReplaceAll(strings.ReplaceAll(tmpl, CodePlaceholder, code), UsernamePlaceholder, html.EscapeString(username))
+		out := render(tmpl, code, "", username, true)
+		want := strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(tmpl, CodePlaceholder, code), LinkPlaceholder, ""), UsernamePlaceholder, html.EscapeString(username))
 		if out != want {
 			t.Fatalf("html render = %q, want %q", out, want)
 		}
@@ -154,7 +154,7 @@ func FuzzRender(f *testing.F) {
 		if strings.Contains(tmpl, UsernamePlaceholder) && strings.ContainsAny(username, "<>") && !strings.Contains(tmpl, username) && strings.Contains(out, username) {
 			t.Fatalf("raw username %q reached the HTML %q", username, out)
 		}
-		if s := oneLine(render(tmpl, "", username, false)); strings.ContainsAny(s, "\r\n") {
+		if s := oneLine(render(tmpl, "", "", username, false)); strings.ContainsAny(s, "\r\n") {
 			t.Fatalf("subject %q has a line break", s)
 		}
 	})

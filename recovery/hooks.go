@@ -12,6 +12,14 @@ const (
 	TriggerPostConfirm   = "PostConfirmation_ConfirmForgotPassword"
 	// TriggerRiskCheck is ours: Cognito's advanced security has no trigger.
 	TriggerRiskCheck = "RiskCheck_ForgotPassword"
+	// TriggerCustomMessagePasswordChanged is ours too: the custom-message
+	// hook's trigger source for the notice that a password was changed
+	// (Cognito sends none). Its event has an empty CodeParameter and
+	// LinkParameter, and its answer may not hold either placeholder. A
+	// hook that answers every trigger with a code message makes the notice
+	// fail (EventNoticeFailed); return an empty CustomMessage to keep the
+	// template's text.
+	TriggerCustomMessagePasswordChanged = "CustomMessage_PasswordChanged"
 )
 
 // Operation names the API operations.
@@ -35,7 +43,8 @@ const (
 //     logged, not shown to the caller);
 //   - output the engine cannot use -> InvalidLambdaResponseException.
 type Hooks struct {
-	// CustomMessage rewrites the message text (CustomMessage_ForgotPassword).
+	// CustomMessage rewrites the message text (CustomMessage_ForgotPassword,
+	// and CustomMessage_PasswordChanged for the password-changed notice).
 	CustomMessage CustomMessageHook
 	// UserMigration brings in a user the store does not know
 	// (UserMigration_ForgotPassword). It needs a UserStore that implements
@@ -70,14 +79,21 @@ type HookContext struct {
 	ClientMetadata map[string]string
 }
 
-// CustomMessageEvent is the request of CustomMessage_ForgotPassword. The hook
-// never sees the code: it writes CodeParameter where the code should go.
+// CustomMessageEvent is the request of CustomMessage_ForgotPassword, and of
+// CustomMessage_PasswordChanged (TriggerSource tells which). The hook never
+// sees the code: it writes CodeParameter where the code should go, or
+// LinkParameter where a link holding it should.
 type CustomMessageEvent struct {
 	HookContext
 	// UserAttributes are the user's attributes (with "sub").
 	UserAttributes map[string]string
-	// CodeParameter is the code placeholder, "{####}".
+	// CodeParameter is the code placeholder, "{####}"; empty for the
+	// password-changed notice, which carries no code.
 	CodeParameter string
+	// LinkParameter is the link placeholder, "{link}", when the pool has
+	// Config.LinkBaseURL; empty otherwise and for the notice. It stands
+	// for the code, so a message with it needs no CodeParameter.
+	LinkParameter string
 	// UsernameParameter is the username placeholder, "{username}".
 	UsernameParameter string
 	// Medium is the channel the message will go by.
@@ -88,8 +104,9 @@ type CustomMessageEvent struct {
 
 // CustomMessage is the response of CustomMessage_ForgotPassword. Empty fields
 // keep the template's text. A returned message must contain the code
-// placeholder; EmailMessage may be HTML up to 20,000 characters, SMSMessage
-// up to 140.
+// placeholder (or the link placeholder, when the event offers one); one
+// for CustomMessage_PasswordChanged must contain neither. EmailMessage may
+// be HTML up to 20,000 characters, SMSMessage up to 140.
 type CustomMessage struct {
 	SMSMessage   string
 	EmailMessage string
@@ -210,6 +227,14 @@ const (
 	// EventDeliveryExpired: a delivery waited past its code's expiry and
 	// was dropped unsent.
 	EventDeliveryExpired EventKind = "delivery_expired"
+	// EventNoticeDelivered: the sender accepted a password-changed notice
+	// (Medium says which channel; Operation is the one that changed it).
+	EventNoticeDelivered EventKind = "notice_delivered"
+	// EventNoticeFailed: a password-changed notice was not delivered (the
+	// sender or the hook failed, the outbox refused or gave up on it, or it
+	// waited past NoticeLifetime); Err says why. The password change
+	// stands, and there is no code to revoke.
+	EventNoticeFailed EventKind = "notice_failed"
 	// EventDeliverySuperseded: a delivery waited until its code was no
 	// longer the user's current one (a newer code, a completed reset, a
 	// revocation) and was dropped unsent. See CodeInspector.

@@ -15,13 +15,16 @@ import (
 // custom-message hook, if any, rewrites the template of the user's locale,
 // the template is rendered with the code, and the Sender gets the Message.
 // An Outbox's workers call it; for a client that reveals user existence,
-// Recover calls it during the request.
+// Recover calls it during the request. A password-changed notice
+// (DeliveryPasswordChanged) goes the same way, from its own texts and
+// without a code.
 //
 // A decoy is dropped at once, and so is a delivery whose code has expired
-// (a late message would only confuse); both return nil. A delivery that
-// waited longer than StaleDelivery is also dropped when the CodeStore
-// (a CodeInspector) says its code is no longer the user's current one. Errors are the
-// *Error values Recover would answer with (a hook failure, a
+// (a late message would only confuse), or a notice older than
+// NoticeLifetime; these return nil. A delivery that waited longer than
+// StaleDelivery is also dropped when the CodeStore (a CodeInspector) says
+// its code is no longer the user's current one. Errors are the *Error
+// values Recover would answer with (a hook failure, a
 // CodeDeliveryFailureException wrapping the sender's error); Retryable
 // tells whether another attempt may succeed.
 func (e *Engine) Deliver(ctx context.Context, d Delivery) error {
@@ -31,13 +34,20 @@ func (e *Engine) Deliver(ctx context.Context, d Delivery) error {
 	if d.Pool != e.pool {
 		return internalError(fmt.Errorf("recovery: a delivery of pool %q reached the engine of pool %q: give each engine its own outbox", d.Pool, e.pool))
 	}
-	if !e.now().Before(d.ExpiresAt) {
+	notice := d.Kind == DeliveryPasswordChanged
+	if !notice && d.Kind != DeliveryCode {
+		return internalError(fmt.Errorf("recovery: delivery %s is of kind %q, which this version does not know: upgrade every process that shares the outbox", d.ID, d.Kind))
+	}
+	switch {
+	case !e.now().Before(d.ExpiresAt) && notice:
+		e.noticeExpired(ctx, d)
+		return nil
+	case !e.now().Before(d.ExpiresAt):
 		e.log.LogAttrs(ctx, slog.LevelInfo, "recovery: delivery dropped, its code expired before it could be sent",
 			slog.String("pool", e.pool), slog.String("sub", d.Sub), slog.String("message_id", d.ID))
 		e.observeDelivery(ctx, d, EventDeliveryExpired, nil)
 		return nil
-	}
-	if e.superseded(ctx, d) {
+	case !notice && e.superseded(ctx, d):
 		return nil
 	}
 	m, err := e.compose(ctx, d)
@@ -97,13 +107,14 @@ func (e *Engine) deliveryHash(d Delivery) (KeyedHash, bool) {
 
 // Abandon reports a delivery that will not be made: the code is revoked
 // (nobody received it, and it must not linger), and the failure goes to
-// the Observer (EventDeliveryFailed) and the log, without the code.
+// the Observer (EventDeliveryFailed) and the log, without the code. A
+// notice has no code to revoke; its failure is EventNoticeFailed.
 func (e *Engine) Abandon(ctx context.Context, d Delivery, err error) {
 	if d.Decoy {
 		return
 	}
 	err = scrub(err, d.Code)
-	if hash, ok := e.deliveryHash(d); ok {
+	if hash, ok := e.deliveryHash(d); ok && d.Kind == DeliveryCode {
 		if rerr := e.codes.Revoke(ctx, e.pool, UserKey(d.Sub), hash); rerr != nil {
 			// Nobody knows the code, so it does no harm until it expires.
 			e.logLimited(ctx, slog.LevelError, "recovery: revoking an undelivered code failed", "",
@@ -115,7 +126,11 @@ func (e *Engine) Abandon(ctx context.Context, d Delivery, err error) {
 
 // undelivered reports a delivery that failed, to the log and the Observer.
 func (e *Engine) undelivered(ctx context.Context, d Delivery, err error) {
-	e.logLimited(ctx, slog.LevelWarn, "recovery: delivery failed", string(d.Medium),
+	msg := "recovery: delivery failed"
+	if d.Kind == DeliveryPasswordChanged {
+		msg = "recovery: password-changed notice failed"
+	}
+	e.logLimited(ctx, slog.LevelWarn, msg, string(d.Medium),
 		slog.String("pool", e.pool), slog.String("client_id", d.ClientID), slog.String("sub", d.Sub),
 		slog.String("medium", string(d.Medium)), slog.String("message_id", d.ID), slog.String("error", err.Error()))
 	e.observeDelivery(ctx, d, EventDeliveryFailed, err)
@@ -142,41 +157,51 @@ func (e *Engine) decoy(c *call, req *RecoverRequest) Delivery {
 }
 
 // compose renders d's message, through the custom-message hook when one is
-// configured.
+// configured: a code from the code texts, a notice from the
+// PasswordChanged texts, with its own trigger source and no code.
 func (e *Engine) compose(ctx context.Context, d Delivery) (Message, error) {
 	locale, t := e.templates.pick(d.ClientMetadata["locale"], d.Attributes[AttrLocale])
+	trigger, codeParam, linkParam := TriggerCustomMessage, CodePlaceholder, ""
+	if e.linkBase != nil {
+		linkParam = LinkPlaceholder
+	}
+	if d.Kind == DeliveryPasswordChanged {
+		t, trigger, codeParam, linkParam = t.passwordChanged(), TriggerCustomMessagePasswordChanged, "", ""
+	}
 	if e.hooks.CustomMessage != nil {
 		ev := CustomMessageEvent{
-			HookContext:       HookContext{TriggerSource: TriggerCustomMessage, PoolID: e.pool, ClientID: d.ClientID, Username: d.Username, ClientMetadata: d.ClientMetadata},
+			HookContext:       HookContext{TriggerSource: trigger, PoolID: e.pool, ClientID: d.ClientID, Username: d.Username, ClientMetadata: d.ClientMetadata},
 			UserAttributes:    withSub(d.Attributes, d.Sub),
-			CodeParameter:     CodePlaceholder,
+			CodeParameter:     codeParam,
+			LinkParameter:     linkParam,
 			UsernameParameter: UsernamePlaceholder,
 			Medium:            d.Medium,
 			Locale:            locale,
 		}
-		cm, err := callHook(ctx, e.hooks.Timeout, TriggerCustomMessage, func(ctx context.Context) (CustomMessage, error) {
+		cm, err := callHook(ctx, e.hooks.Timeout, trigger, func(ctx context.Context) (CustomMessage, error) {
 			return e.hooks.CustomMessage.CustomMessage(ctx, ev)
 		})
 		if err != nil {
 			return Message{}, err
 		}
-		if t, err = applyCustomMessage(t, cm, d.Medium); err != nil {
+		if t, err = applyCustomMessage(t, cm, d.Medium, trigger, linkParam != ""); err != nil {
 			return Message{}, err
 		}
 	}
 	m := Message{
 		ID: d.ID, Pool: e.pool, ClientID: d.ClientID, Medium: d.Medium, To: d.To,
-		Username: d.Username, Sub: d.Sub, Locale: locale, Code: d.Code,
+		Username: d.Username, Sub: d.Sub, Locale: locale, Kind: d.Kind, Code: d.Code,
 		ClientMetadata: d.ClientMetadata,
 	}
+	l := renderLink(e.linkBase, d.Username, d.Code)
 	if d.Medium == SMS {
-		m.Text = render(t.SMS, d.Code, d.Username, false)
+		m.Text = render(t.SMS, d.Code, l.raw, d.Username, false)
 	} else {
 		// A username from a store or a migration may hold line breaks,
 		// which must not become header lines.
-		m.Subject = oneLine(render(t.EmailSubject, "", d.Username, false))
-		m.Text = render(t.EmailText, d.Code, d.Username, false)
-		m.HTML = render(t.EmailHTML, d.Code, d.Username, true)
+		m.Subject = oneLine(render(t.EmailSubject, "", "", d.Username, false))
+		m.Text = render(t.EmailText, d.Code, l.raw, d.Username, false)
+		m.HTML = render(t.EmailHTML, d.Code, l.html, d.Username, true)
 	}
 	return m, nil
 }
@@ -196,14 +221,21 @@ func newMessageID(r io.Reader) (string, error) {
 
 // applyCustomMessage checks a custom-message hook's output and lays it over
 // the template. Cognito's emailMessage is HTML, so it replaces both bodies:
-// the HTML one with it, the text one is dropped.
-func applyCustomMessage(t Template, cm CustomMessage, medium DeliveryMedium) (Template, error) {
+// the HTML one with it, the text one is dropped. A code message must hold
+// the code placeholder (or, withLink, the link one); a notice (trigger
+// TriggerCustomMessagePasswordChanged) must hold neither.
+func applyCustomMessage(t Template, cm CustomMessage, medium DeliveryMedium, trigger string, withLink bool) (Template, error) {
+	notice := trigger == TriggerCustomMessagePasswordChanged
 	check := func(name, msg string, max int) error {
 		switch {
-		case !containsCode(msg):
-			return invalidHookResponse(TriggerCustomMessage, name+" lacks the code placeholder {####}")
+		case notice && containsCode(msg, true):
+			return invalidHookResponse(trigger, name+" holds {####} or {link}, but this message carries no code")
+		case !notice && !withLink && strings.Contains(msg, LinkPlaceholder):
+			return invalidHookResponse(trigger, name+" uses {link}, but the pool has no link base URL")
+		case !notice && !containsCode(msg, withLink):
+			return invalidHookResponse(trigger, name+" lacks the code placeholder {####}")
 		case runeLen(msg) > max:
-			return invalidHookResponse(TriggerCustomMessage, fmt.Sprintf("%s is longer than %d characters", name, max))
+			return invalidHookResponse(trigger, fmt.Sprintf("%s is longer than %d characters", name, max))
 		}
 		return nil
 	}
@@ -221,8 +253,8 @@ func applyCustomMessage(t Template, cm CustomMessage, medium DeliveryMedium) (Te
 			t.EmailHTML, t.EmailText = cm.EmailMessage, ""
 		}
 		if cm.EmailSubject != "" {
-			if containsCode(cm.EmailSubject) || hasLineBreak(cm.EmailSubject) || runeLen(cm.EmailSubject) > 140 {
-				return t, invalidHookResponse(TriggerCustomMessage, "emailSubject holds the code placeholder, a line break, or more than 140 characters")
+			if containsCode(cm.EmailSubject, true) || hasLineBreak(cm.EmailSubject) || runeLen(cm.EmailSubject) > 140 {
+				return t, invalidHookResponse(trigger, "emailSubject holds the code or link placeholder, a line break, or more than 140 characters")
 			}
 			t.EmailSubject = cm.EmailSubject
 		}

@@ -23,13 +23,18 @@ func (e *Engine) observe(ctx context.Context, c *call, kind EventKind, err error
 }
 
 // observeDelivery sends an event about a delivery, which may happen long
-// after its request, in an outbox's worker.
+// after its request, in an outbox's worker. A notice reports
+// EventNoticeDelivered or EventNoticeFailed, so that counts of codes stay
+// counts of codes.
 func (e *Engine) observeDelivery(ctx context.Context, d Delivery, kind EventKind, err error) {
 	if e.hooks.Observer == nil {
 		return
 	}
+	if d.Kind == DeliveryPasswordChanged {
+		kind = noticeEvent(kind)
+	}
 	e.emit(ctx, Event{
-		Kind: kind, Operation: OpForgotPassword, PoolID: e.pool, ClientID: d.ClientID,
+		Kind: kind, Operation: d.operation(), PoolID: e.pool, ClientID: d.ClientID,
 		Sub: d.Sub, Medium: d.Medium, Err: err, Time: d.IssuedAt, Duration: e.now().Sub(d.IssuedAt),
 	})
 }

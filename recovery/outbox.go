@@ -9,11 +9,12 @@ import (
 	"time"
 )
 
-// Delivery is a code on its way to a user: everything Engine.Deliver needs
-// to compose the message and send it, later and possibly in another
-// process. It holds the code and the user's attributes, so an Outbox keeps
-// it in memory or sealed at rest, and never logs it: its String, Format and
-// LogValue methods leave the code and the attributes out.
+// Delivery is a message on its way to a user, a code or a notice (Kind):
+// everything Engine.Deliver needs to compose the message and send it, later
+// and possibly in another process. It holds the code and the user's
+// attributes, so an Outbox keeps it in memory or sealed at rest, and never
+// logs it: its String, Format and LogValue methods leave the code and the
+// attributes out.
 type Delivery struct {
 	// ID is the message ID ("msg_" and 32 hex digits), one per issued code;
 	// it becomes Message.ID, which senders use as idempotency key, so an
@@ -39,6 +40,13 @@ type Delivery struct {
 	IssuedAt, ExpiresAt time.Time
 	// ClientMetadata is the request's ClientMetadata.
 	ClientMetadata map[string]string
+	// Kind says what the delivery carries: a code (the zero value, so that
+	// deliveries queued by an older version still read as codes) or the
+	// notice that the password was changed, which has no code and no KeyID.
+	Kind DeliveryKind `json:",omitempty"`
+	// Operation is the operation that changed the password, for a notice
+	// (its events name it); empty for a code, which ForgotPassword issued.
+	Operation Operation `json:",omitempty"`
 	// Decoy marks the stand-in the engine puts in the outbox for a request
 	// that sends nothing (an identifier that matches nobody, with user
 	// existence hidden), so that the request path does the same work as
@@ -50,7 +58,7 @@ type Delivery struct {
 
 // String describes the delivery without its code or the user's attributes.
 func (d Delivery) String() string {
-	return fmt.Sprintf("Delivery{ID:%s Medium:%s To:%q Sub:%q Decoy:%v Code:%s}", d.ID, d.Medium, d.To, d.Sub, d.Decoy, redacted(d.Code))
+	return fmt.Sprintf("Delivery{ID:%s Kind:%s Medium:%s To:%q Sub:%q Decoy:%v Code:%s}", d.ID, d.Kind.name(), d.Medium, d.To, d.Sub, d.Decoy, redacted(d.Code))
 }
 
 // Format makes every fmt verb print String, so %v, %+v and %#v redact too.
@@ -60,6 +68,7 @@ func (d Delivery) Format(f fmt.State, _ rune) { fmt.Fprint(f, d.String()) }
 func (d Delivery) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id", d.ID),
+		slog.String("kind", d.Kind.name()),
 		slog.String("medium", string(d.Medium)),
 		slog.String("sub", d.Sub),
 	)

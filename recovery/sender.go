@@ -34,7 +34,11 @@ type Message struct {
 	Username, Sub string
 	// Locale is the language the message was rendered in.
 	Locale string
-	// Code is the confirmation code itself.
+	// Kind is DeliveryCode (the zero value) for a code message, or
+	// DeliveryPasswordChanged for the notice after a reset, which has no
+	// Code: a sender that builds its own text from Code must check it.
+	Kind DeliveryKind
+	// Code is the confirmation code itself; empty for a notice.
 	Code string
 	// Subject is the email subject (empty for SMS).
 	Subject string

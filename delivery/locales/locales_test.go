@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/recoverykit/recoverykit/delivery/capturesender"
@@ -169,4 +170,75 @@ func mustCreate(t *testing.T, users *memstore.UserStore, u recovery.User) {
 	if _, err := users.CreateUser(context.Background(), recovery.DefaultPoolID, u, ""); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Every locale has its own password-changed notice: without a code, within
+// one SMS segment, and sent in the user's language after a reset.
+func TestPasswordChangedNoticeEachLocale(t *testing.T) {
+	ctx := context.Background()
+	f, err := newEngine(t, locales.All())
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]bool{}
+	for _, lang := range []string{"en", "de", "fr", "es"} {
+		tmpl := locales.All()[lang]
+		t.Run(lang, func(t *testing.T) {
+			fields := map[string]string{"PasswordChangedSubject": tmpl.PasswordChangedSubject, "PasswordChangedText": tmpl.PasswordChangedText,
+				"PasswordChangedHTML": tmpl.PasswordChangedHTML, "PasswordChangedSMS": tmpl.PasswordChangedSMS}
+			for name, v := range fields {
+				if v == "" || strings.Contains(v, recovery.CodePlaceholder) || strings.Contains(v, recovery.LinkPlaceholder) || !utf8.ValidString(v) {
+					t.Errorf("%s = %q: empty, invalid, or holding a code placeholder", name, v)
+				}
+			}
+			if !strings.Contains(tmpl.PasswordChangedHTML, `lang="`+lang+`"`) {
+				t.Errorf("PasswordChangedHTML does not declare lang=%q", lang)
+			}
+			if n := utf8.RuneCountInString(tmpl.PasswordChangedSMS); n > 70 {
+				t.Errorf("the notice SMS has %d characters: more than one UCS-2 segment", n)
+			}
+			subjects[tmpl.PasswordChangedSubject] = true
+
+			email := "notice-" + lang + "@example.com"
+			mustCreate(t, f.users, recovery.User{
+				Username:   username + " notice " + lang,
+				Attributes: map[string]string{"email": email, "email_verified": "true", "locale": lang},
+			})
+			if _, err := f.engine.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: email}); err != nil {
+				t.Fatal(err)
+			}
+			code, _ := f.sender.LastCode(email)
+			if err := f.engine.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: email, ConfirmationCode: code, Password: "N3w-passw0rd!"}); err != nil {
+				t.Fatal(err)
+			}
+			m := awaitNotice(t, f.sender, email)
+			if m.Locale != lang || m.Subject != tmpl.PasswordChangedSubject || m.Code != "" {
+				t.Errorf("notice in %q, subject %q, code %q; want %q, %q, none", m.Locale, m.Subject, m.Code, lang, tmpl.PasswordChangedSubject)
+			}
+			if strings.Contains(m.Text, code) || strings.Contains(m.HTML, code) {
+				t.Errorf("the notice holds the code:\n%s\n%s", m.Text, m.HTML)
+			}
+			if !strings.Contains(m.HTML, html.EscapeString(username)) || strings.Contains(m.HTML, "<b>") {
+				t.Errorf("the notice's HTML lacks the escaped username or holds it raw: %s", m.HTML)
+			}
+		})
+	}
+	if len(subjects) != 4 {
+		t.Errorf("%d distinct notice subjects, want one per locale", len(subjects))
+	}
+}
+
+// awaitNotice waits for the password-changed notice to to arrive (it goes
+// through the engine's outbox, after Confirm returns).
+func awaitNotice(t *testing.T, s *capturesender.Sender, to string) recovery.Message {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if m, ok := s.Last(to); ok && m.Code == "" {
+			return m
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("no password-changed notice reached %s", to)
+	return recovery.Message{}
 }

@@ -138,8 +138,8 @@ func TestServiceAgainstPostgres(t *testing.T) {
 	if err := stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := sink.Count(); n != 1 {
-		t.Fatalf("%d messages were sent; want 1, to ana alone", n)
+	if n := sink.Count(); n != 2 {
+		t.Fatalf("%d messages were sent; want 2, the code and the password-changed notice, to ana alone", n)
 	}
 }
 

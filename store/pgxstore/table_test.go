@@ -141,8 +141,9 @@ func TestTableUserStoreWithEngine(t *testing.T) {
 	if err := e.Confirm(ctx, recovery.ConfirmRequest{ClientID: "web", Username: "alice@example.com", ConfirmationCode: code, Password: "Other-passw0rd!"}); !errors.Is(err, recovery.ErrExpiredCode) {
 		t.Fatalf("the code again: %v", err)
 	}
-	// The disabled account gets nothing, and a simulated answer.
-	if _, err := e.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "bob@example.com"}); err != nil || sender.Len() != 1 {
+	// The disabled account gets nothing, and a simulated answer (alice has
+	// her code and the password-changed notice).
+	if _, err := e.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "bob@example.com"}); err != nil || sender.Len() != 2 {
 		t.Fatalf("disabled: %v, %d messages", err, sender.Len())
 	}
 	// SetPassword by another path voids the outstanding code.

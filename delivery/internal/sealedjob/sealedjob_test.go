@@ -43,12 +43,16 @@ func same(a, b recovery.Delivery) bool {
 	return a.ID == b.ID && a.Pool == b.Pool && a.ClientID == b.ClientID && a.Medium == b.Medium &&
 		a.To == b.To && a.Username == b.Username && a.Sub == b.Sub && a.Code == b.Code && a.KeyID == b.KeyID &&
 		a.IssuedAt.Equal(b.IssuedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.Decoy == b.Decoy &&
+		a.Kind == b.Kind && a.Operation == b.Operation &&
 		fmt.Sprint(a.Attributes) == fmt.Sprint(b.Attributes) && fmt.Sprint(a.ClientMetadata) == fmt.Sprint(b.ClientMetadata)
 }
 
 func TestRoundTrip(t *testing.T) {
 	s := mustSealer(t, key("k1", 1))
-	for _, d := range []recovery.Delivery{delivery(), {ID: "msg_decoy", Decoy: true, ExpiresAt: time.Now()}} {
+	notice := delivery()
+	notice.ID, notice.Code, notice.KeyID = "msg_notice", "", ""
+	notice.Kind, notice.Operation = recovery.DeliveryPasswordChanged, recovery.OpConfirmForgotPassword
+	for _, d := range []recovery.Delivery{delivery(), {ID: "msg_decoy", Decoy: true, ExpiresAt: time.Now()}, notice} {
 		sealed, err := s.Seal(d)
 		if err != nil {
 			t.Fatal(err)
