@@ -141,6 +141,9 @@ func (e *Engine) adminReset(ctx context.Context, c *call, req *AdminResetRequest
 		}
 		return internalError(fmt.Errorf("user store: %w", err))
 	}
+	// The password no longer signs in, whatever happens to the code: the
+	// user hears of it on every verified channel, after the code is queued.
+	defer e.notifyPasswordChanged(ctx, OpAdminResetUserPassword, user, "", req.ClientMetadata)
 	code, _, err := e.issue(ctx, c, target{user: user, key: UserKey(user.Sub), dest: dest})
 	if errors.Is(err, ErrLimitExceeded) {
 		return newError(ErrLimitExceeded, "The user's password was reset, but no code was sent: the user's attempt limit is exceeded. "+
@@ -153,6 +156,7 @@ func (e *Engine) adminReset(ctx context.Context, c *call, req *AdminResetRequest
 	if err != nil {
 		return err
 	}
+	d.Operation = OpAdminResetUserPassword
 	if err := e.outbox.Put(ctx, d); err != nil {
 		e.Abandon(ctx, d, err)
 		var ae *Error

@@ -60,8 +60,13 @@ func TestAdminResetUserPassword(t *testing.T) {
 	if !ok || m.Medium != recovery.Email || m.To != "alice@example.com" || m.ClientID != "" {
 		t.Fatalf("message = %+v, %v; want an email to alice@example.com without a client", m, ok)
 	}
-	if len(hooked) != 1 || hooked[0].TriggerSource != recovery.TriggerCustomMessage || hooked[0].ClientMetadata["reason"] != "compromise" {
-		t.Fatalf("custom-message hook saw %+v, want one CustomMessage_ForgotPassword event with the ClientMetadata", hooked)
+	// The code's message, then the password-changed notice.
+	if len(hooked) != 2 || hooked[0].TriggerSource != recovery.TriggerCustomMessage || hooked[0].ClientMetadata["reason"] != "compromise" ||
+		hooked[1].TriggerSource != recovery.TriggerCustomMessagePasswordChanged {
+		t.Fatalf("custom-message hook saw %+v, want a CustomMessage_ForgotPassword event with the ClientMetadata, then a CustomMessage_PasswordChanged one", hooked)
+	}
+	if code, ok := e.sender.LastCode("alice"); !ok || code == "" || m.Kind != recovery.DeliveryPasswordChanged || m.Code != "" {
+		t.Fatalf("want a code message, then a notice without a code; last message %+v", m)
 	}
 	mu.Lock()
 	last := events[len(events)-1]
@@ -199,8 +204,13 @@ func TestAdminResetUserPasswordBudget(t *testing.T) {
 	if got := e.status("alice"); got != recovery.StatusResetRequired {
 		t.Fatalf("status after a reset with a spent budget = %s, want RESET_REQUIRED", got)
 	}
-	if e.sender.Len() != sent {
-		t.Fatalf("a message was sent with the budget spent")
+	for _, m := range e.sender.Messages()[sent:] {
+		if m.Code != "" || m.Kind != recovery.DeliveryPasswordChanged {
+			t.Fatalf("a code was sent with the budget spent: %+v", m)
+		}
+	}
+	if e.sender.Len() == sent {
+		t.Fatalf("no password-changed notice after a reset with the budget spent")
 	}
 }
 
@@ -278,8 +288,9 @@ func TestAdminResetUserPasswordOutboxRefuses(t *testing.T) {
 	}
 	err = eng.AdminResetUserPassword(e.ctx, recovery.AdminResetRequest{UserPoolID: pool, Username: "alice"})
 	wantErr(t, err, recovery.ErrInternal, "")
-	if len(box.refused) != 1 || box.refused[0].Code == "" {
-		t.Fatalf("the outbox saw %d deliveries, want one with a code", len(box.refused))
+	// The code's delivery, then the notice (refused too).
+	if len(box.refused) != 2 || box.refused[0].Code == "" || box.refused[1].Kind != recovery.DeliveryPasswordChanged {
+		t.Fatalf("the outbox saw %+v, want the code's delivery and a notice", box.refused)
 	}
 	if strings.Contains(err.Error(), box.refused[0].Code) {
 		t.Fatalf("the error holds the code")

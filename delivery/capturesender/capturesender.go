@@ -55,19 +55,26 @@ func (s *Sender) Messages() []recovery.Message {
 // Last returns the newest message sent to the user with this username (as
 // the store holds it) or to this address or number.
 func (s *Sender) Last(user string) (recovery.Message, bool) {
+	return s.last(user, false)
+}
+
+// last is Last, or with codes set the newest message that carries a code.
+func (s *Sender) last(user string, codes bool) (recovery.Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := len(s.msgs) - 1; i >= 0; i-- {
-		if m := s.msgs[i]; m.Username == user || m.To == user {
+		if m := s.msgs[i]; (m.Username == user || m.To == user) && (!codes || m.Code != "") {
 			return m, true
 		}
 	}
 	return recovery.Message{}, false
 }
 
-// LastCode returns the code of Last(user).
+// LastCode returns the code of the newest message to user that carries
+// one: a password-changed notice, which follows a reset and holds no code,
+// does not hide the code before it.
 func (s *Sender) LastCode(user string) (string, bool) {
-	m, ok := s.Last(user)
+	m, ok := s.last(user, true)
 	return m.Code, ok
 }
 
@@ -91,8 +98,12 @@ func (s *Sender) Reset() {
 // default for clients that hide user existence: the message arrives a
 // moment after Recover returns.
 func (s *Sender) Await(ctx context.Context, user string) (recovery.Message, error) {
+	return s.await(ctx, user, false)
+}
+
+func (s *Sender) await(ctx context.Context, user string, codes bool) (recovery.Message, error) {
 	for {
-		if m, ok := s.Last(user); ok {
+		if m, ok := s.last(user, codes); ok {
 			return m, nil
 		}
 		select {
@@ -103,8 +114,9 @@ func (s *Sender) Await(ctx context.Context, user string) (recovery.Message, erro
 	}
 }
 
-// AwaitCode is Await's code.
+// AwaitCode waits as Await does for a message that carries a code (as
+// LastCode picks it) and returns its code.
 func (s *Sender) AwaitCode(ctx context.Context, user string) (string, error) {
-	m, err := s.Await(ctx, user)
+	m, err := s.await(ctx, user, true)
 	return m.Code, err
 }
