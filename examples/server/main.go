@@ -85,6 +85,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/recoverykit/recoverykit/delivery/locales"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/cognitohttp"
 )
@@ -197,6 +198,7 @@ func newEngine(ctx context.Context, o options, a app, ch channels, mechanisms []
 		Keys:                a.keys.keys,
 		PseudonymKey:        a.keys.pseudonym,
 		AccountRecovery:     mechanisms,
+		Templates:           locales.All(), // a user's locale (or the pages' language) picks the message's
 		Hasher:              hasher,
 		MaxConcurrentHashes: o.maxHashes,
 		// The per-user budget and failure lock live with the codes. No
