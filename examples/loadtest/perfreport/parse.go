@@ -170,31 +170,37 @@ func parseMachine(b []byte) (machine, error) {
 // loadRun mirrors the JSON examples/loadtest writes with -json (its
 // summary type): only the fields the tables use.
 type loadRun struct {
-	Store   string `json:"store"`
-	Queue   string `json:"queue"`
-	N       int    `json:"n"`
-	C       int    `json:"c"`
-	Confirm bool   `json:"confirm"`
-	Ops     map[string]struct {
-		OK        int            `json:"ok"`
-		OpsPerSec float64        `json:"ops_per_sec"`
-		P50Millis float64        `json:"p50_ms"`
-		Errors    map[string]int `json:"errors"`
-	} `json:"ops"`
-	Mail *struct {
-		Answered        int     `json:"answered"`
-		Delivered       int     `json:"delivered"`
-		LastAfterMillis float64 `json:"last_after_ms"`
-	} `json:"mail"`
-	ServerCPUPerRequestMicros float64 `json:"server_cpu_per_request_us"`
-	Floor                     []struct {
-		C                  int            `json:"c"`
-		FloorOpsPerSec     float64        `json:"floor_ops_per_sec"`
-		SimulatedOpsPerSec float64        `json:"simulated_ops_per_sec"`
-		RealOpsPerSec      float64        `json:"real_ops_per_sec"`
-		Errors             map[string]int `json:"errors"`
-	} `json:"floor"`
-	Error string `json:"error"`
+	Store                     string            `json:"store"`
+	Queue                     string            `json:"queue"`
+	N                         int               `json:"n"`
+	C                         int               `json:"c"`
+	Confirm                   bool              `json:"confirm"`
+	Ops                       map[string]loadOp `json:"ops"`
+	Mail                      *loadMail         `json:"mail"`
+	ServerCPUPerRequestMicros float64           `json:"server_cpu_per_request_us"`
+	Floor                     []loadFloor       `json:"floor"`
+	Error                     string            `json:"error"`
+}
+
+type loadOp struct {
+	OK        int            `json:"ok"`
+	OpsPerSec float64        `json:"ops_per_sec"`
+	P50Millis float64        `json:"p50_ms"`
+	Errors    map[string]int `json:"errors"`
+}
+
+type loadMail struct {
+	Answered        int     `json:"answered"`
+	Delivered       int     `json:"delivered"`
+	LastAfterMillis float64 `json:"last_after_ms"`
+}
+
+type loadFloor struct {
+	C                  int            `json:"c"`
+	FloorOpsPerSec     float64        `json:"floor_ops_per_sec"`
+	SimulatedOpsPerSec float64        `json:"simulated_ops_per_sec"`
+	RealOpsPerSec      float64        `json:"real_ops_per_sec"`
+	Errors             map[string]int `json:"errors"`
 }
 
 func parseLoadRun(b []byte) (loadRun, error) {
