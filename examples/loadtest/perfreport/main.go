@@ -2,8 +2,9 @@
 // raw outputs of one run of examples/loadtest/report.sh: it reads the
 // files report.sh saved in a directory, renders each table, and replaces
 // what stands between the table's marker comments (<!-- perf:NAME --> and
-// <!-- /perf:NAME -->) in the README. A table whose inputs are missing is
-// left as it was and reported as kept.
+// <!-- /perf:NAME -->) in the README. A table whose inputs are missing or
+// unusable is left as it was and reported as kept (unusable inputs also
+// make the command fail, after it has written the others).
 //
 //	go run ./examples/loadtest/perfreport -dir DIR [-readme README.md] [-n]
 package main
@@ -151,19 +152,24 @@ func run(dir, readme string, dry bool, out io.Writer) error {
 	if err := checkMarkers(doc, sectionNames()); err != nil {
 		return fmt.Errorf("%s: %w", readme, err)
 	}
+	// A section that cannot be made keeps the README's figures; the others
+	// are still written, and the errors returned.
 	var wrote, kept []string
+	var errs []error
 	for _, s := range sections {
 		files, ok, err := readInputs(dir, s)
-		if err != nil {
-			return err
-		}
 		if !ok {
 			kept = append(kept, s.name)
+			if err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		content, err := s.render(files)
 		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			kept = append(kept, s.name)
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+			continue
 		}
 		fmt.Fprintf(out, "%s\n\n", content)
 		doc = replaceSection(doc, s.name, content)
@@ -180,8 +186,8 @@ func run(dir, readme string, dry bool, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%s: %s %s", readme, verb, cmp.Or(strings.Join(wrote, ", "), "nothing"))
 	if len(kept) > 0 {
-		fmt.Fprintf(out, "; kept (no input in %s) %s", dir, strings.Join(kept, ", "))
+		fmt.Fprintf(out, "; kept %s (no usable input in %s)", strings.Join(kept, ", "), dir)
 	}
 	fmt.Fprintln(out)
-	return nil
+	return errors.Join(errs...)
 }

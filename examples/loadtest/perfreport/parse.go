@@ -76,19 +76,18 @@ func median(v []float64) (float64, bool) {
 
 // pgRound is one line of store/pgxstore/testdata/compare.sh: ops/s of
 // pgbench (simple and prepared protocol), of the same upsert through pgx,
-// of CodeStore.Issue and of Recover, at concurrency c. A benchmark that
-// printed nothing is -1.
+// of CodeStore.Issue and of Recover, at concurrency c.
 type pgRound struct {
 	c                                      int
 	pgbench, prepared, pgxFloor, issue, rc float64
 }
 
-var compareLine = regexp.MustCompile(`^\d+\s+(\d+)\s.*\|`)
+var compareLine = regexp.MustCompile(`^\d+\s+(\d+)\s+([^|]*)\|`)
 
 // parseCompare reads compare.sh's per-round lines (its medians of ratios
-// are recomputed from them, so they are not read). The line is printed
-// with '%-5s %-4s %8s %8s %8s %8s %8s |': a benchmark that printed nothing
-// leaves its column blank, so the columns are read by position.
+// are recomputed from them, so they are not read). compare.sh prints a
+// figure that failed as nothing, which shifts the others left: such a
+// line is an error, not a figure to guess.
 func parseCompare(b []byte) ([]pgRound, error) {
 	var rounds []pgRound
 	for line := range strings.Lines(string(b)) {
@@ -98,21 +97,17 @@ func parseCompare(b []byte) ([]pgRound, error) {
 		}
 		c, _ := strconv.Atoi(m[1])
 		r := pgRound{c: c}
-		for i, dst := range []*float64{&r.pgbench, &r.prepared, &r.pgxFloor, &r.issue, &r.rc} {
-			lo, hi := 11+9*i, 19+9*i
-			*dst = -1
-			if hi > len(line) {
-				continue
-			}
-			f := strings.TrimSpace(line[lo:hi])
-			if f == "" {
-				continue
-			}
-			v, err := strconv.ParseFloat(f, 64)
+		dst := []*float64{&r.pgbench, &r.prepared, &r.pgxFloor, &r.issue, &r.rc}
+		f := strings.Fields(m[2])
+		if len(f) != len(dst) {
+			return nil, fmt.Errorf("compare.sh line %q has %d figures, not %d: a benchmark or pgbench failed", strings.TrimSpace(line), len(f), len(dst))
+		}
+		for i := range dst {
+			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
 				return nil, fmt.Errorf("compare.sh line %q: %w", strings.TrimSpace(line), err)
 			}
-			*dst = v
+			*dst[i] = v
 		}
 		rounds = append(rounds, r)
 	}
@@ -123,12 +118,12 @@ func parseCompare(b []byte) ([]pgRound, error) {
 }
 
 // compareMedian is the median over rounds at concurrency c of the figure
-// pick returns, skipping rounds where it is missing.
+// pick returns.
 func compareMedian(rounds []pgRound, c int, pick func(pgRound) float64) (float64, bool) {
 	var v []float64
 	for _, r := range rounds {
-		if x := pick(r); r.c == c && x >= 0 {
-			v = append(v, x)
+		if r.c == c {
+			v = append(v, pick(r))
 		}
 	}
 	return median(v)

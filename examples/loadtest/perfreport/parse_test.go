@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -73,35 +74,40 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestParseCompareBlankColumn(t *testing.T) {
-	// In this sample BenchmarkRecover printed nothing: its column is blank.
+func TestParseCompare(t *testing.T) {
 	rounds, err := parseCompare(readSample(t, "compare.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []pgRound{{c: 1, pgbench: 223, prepared: 131, pgxFloor: 118, issue: 73, rc: -1},
-		{c: 16, pgbench: 1211, prepared: 1492, pgxFloor: 1146, issue: 660, rc: -1}}
-	if len(rounds) != len(want) {
-		t.Fatalf("rounds: %+v", rounds)
+	want := []pgRound{{c: 1, pgbench: 147, prepared: 106, pgxFloor: 140, issue: 163, rc: 110},
+		{c: 16, pgbench: 939, prepared: 1305, pgxFloor: 1489, issue: 1809, rc: 414}}
+	if !slices.Equal(rounds, want) {
+		t.Errorf("rounds: %+v, want %+v", rounds, want)
 	}
-	for i := range want {
-		if rounds[i] != want[i] {
-			t.Errorf("round %d: %+v, want %+v", i, rounds[i], want[i])
-		}
-	}
-	full := "round c    pgb-simp pgb-prep  pgx-flr    Issue  Recover |   Iss/pgb\n" +
+	three := "round c    pgb-simp pgb-prep  pgx-flr    Issue  Recover |   Iss/pgb\n" +
 		"1     1        2094     2200     2000     1828     1374 |       89%\n" +
 		"2     1        2000     2200     2000     1800     1400 |       89%\n" +
 		"3     1        2100     2200     2000     1900     1300 |       89%\n"
-	rounds, err = parseCompare([]byte(full))
+	rounds, err = parseCompare([]byte(three))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := compareMedian(rounds, 1, func(r pgRound) float64 { return r.rc }); got != 1374 {
 		t.Errorf("median Recover: %v, want 1374", got)
 	}
+	if _, ok := compareMedian(rounds, 16, func(r pgRound) float64 { return r.rc }); ok {
+		t.Error("a median at a concurrency that was not run")
+	}
 	if _, err := parseCompare([]byte("nothing here\n")); err == nil {
 		t.Error("no rounds parsed without an error")
+	}
+}
+
+// In compare-failed.txt BenchmarkUpsertFloor failed and compare.sh
+// printed the other figures shifted into its column.
+func TestParseCompareFailedBenchmark(t *testing.T) {
+	if r, err := parseCompare(readSample(t, "compare-failed.txt")); err == nil {
+		t.Errorf("shifted figures parsed: %+v", r)
 	}
 }
 

@@ -79,7 +79,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Measured on 2 cores, AMD EPYC, 23 GiB", "| Recover, request path alone (the outbox drops the delivery) | 6,352 | – | 9 | 1 |",
-		"| code store Issue | 10,279,886 / 1,171,794 | 21 | 1 | 73 (33%) | 660 (55%) | 223 | 1,211 |",
+		"| code store Issue | 10,279,886 / 1,171,794 | 21 | 1 | 163 (111%) | 1,809 (193%) | 147 | 939 |",
 		"| pool, MaxConnections default | 16 | 2,175 | 4,794 | 45% |", "| Postgres | River | 127 | 100 | 0.1 s | 3,000 µs |",
 		"## Tests", // after the section
 	} {
@@ -93,7 +93,7 @@ func TestRun(t *testing.T) {
 	if pathOf(doc) != pathOf(string(orig)) {
 		t.Error("the path section, which has no input, changed")
 	}
-	if !strings.Contains(out.String(), "kept (no input in testdata) path") {
+	if !strings.Contains(out.String(), "kept path (no usable input in testdata)") {
 		t.Errorf("summary: %s", out.String())
 	}
 	if err := run("testdata", readme, false, &out); err != nil {
@@ -104,5 +104,43 @@ func TestRun(t *testing.T) {
 	}
 	if err := run("testdata", readme, true, &out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunKeepsFailedSection: a compare.sh output with a failed benchmark
+// leaves the Postgres table as it was, the others are written, and the
+// run reports the failure.
+func TestRunKeepsFailedSection(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"machine.txt", "pgx.txt", "memory.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, f), readSample(t, f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compare.txt"), readSample(t, "compare-failed.txt"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := filepath.Join(dir, "README.md")
+	if err := os.WriteFile(readme, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = run(dir, readme, false, &out)
+	if err == nil || !strings.Contains(err.Error(), "postgres:") {
+		t.Fatalf("error: %v", err)
+	}
+	b, _ := os.ReadFile(readme)
+	section := func(doc, name string) string {
+		return doc[strings.Index(doc, openMarker(name)):strings.Index(doc, closeMarker(name))]
+	}
+	if section(string(b), "postgres") != section(string(orig), "postgres") {
+		t.Error("the Postgres table changed")
+	}
+	if !strings.Contains(section(string(b), "engine"), "| 6,352 |") {
+		t.Error("the engine table was not written")
 	}
 }
