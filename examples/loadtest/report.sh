@@ -51,19 +51,21 @@ failed=()
 # FILE; a failed step's file is set aside, so that its table keeps the
 # README's current figures, and the run goes on.
 step() {
-  local name=$1 file=$out/$2; shift 2
+  local name=$1 file=$out/$2 t0=$SECONDS; shift 2
   printf '\n## %s\n\n' "$name"
   if ! "$@" 2>&1 | tee "$file"; then
     mv "$file" "$file.failed"; failed+=("$name")
   fi
+  echo "($name: $((SECONDS - t0)) s)"
 }
 # loadtest NAME ARGS...: one examples/loadtest run, its figures in NAME.json.
 loadtest() {
-  local name=$1; shift
+  local name=$1 t0=$SECONDS; shift
   printf '\n## loadtest %s\n\n' "$name"
   if ! "$out/loadtest" -json "$out/$name.json" "$@" 2>&1 | tee "$out/$name.txt"; then
     failed+=("loadtest $name") # its JSON holds the error, which the table notes
   fi
+  echo "(loadtest $name: $((SECONDS - t0)) s)"
 }
 
 if [ -n "$quick" ]; then
@@ -86,7 +88,8 @@ fi
   echo "memory: $(free -g | awk '/Mem:/ {print $2}') GiB"
   echo "go: $(go env GOVERSION)"
   echo "postgres: $(psql "$RECOVERY_TEST_POSTGRES" -Atc "select split_part(version(), ' ', 1) || ' ' || split_part(version(), ' ', 2) || ' (synchronous_commit=' || current_setting('synchronous_commit') || ', fsync=' || current_setting('fsync') || ')'")"
-  echo "redis: Redis $(redis-cli -h 127.0.0.1 -p 6379 info server | sed -n 's/^redis_version:\([^\r]*\).*/\1/p')"
+  echo "redis: Redis $(redis-cli -h 127.0.0.1 -p 6379 info server | sed -n 's/^redis_version:\([^\r]*\).*/\1/p')$(
+    redis-cli -h 127.0.0.1 -p 6379 config get appendonly 2>/dev/null | awk 'NR == 2 {printf " (appendonly=%s)", $1}')"
   echo "date: $(date -u +%F)"
   [ -z "$quick" ] || echo "quick: yes"
 } >"$out/machine.txt"
@@ -121,7 +124,7 @@ done
 
 echo "minutes: $(( ($(date +%s) - start + 30) / 60 ))" >>"$out/machine.txt"
 printf '\n## %s\n\n' "rewriting $readme"
-go run ./examples/loadtest/perfreport -dir "$out" -readme "$readme"
+go run ./examples/loadtest/perfreport -dir "$out" -readme "$readme" || failed+=("perfreport (see above: its tables kept their figures)")
 echo "report.sh: took $(( $(date +%s) - start )) s; raw outputs in $out${REPORT_KEEP:+ (kept)}"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'report.sh: failed: %s\n' "${failed[@]}" >&2

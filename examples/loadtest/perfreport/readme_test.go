@@ -78,7 +78,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"Measured on 2 cores, AMD EPYC, 23 GiB", "| Recover, request path alone (the outbox drops the delivery) | 6,352 | – | 9 | 1 |",
+		"Machine: 2 cores, AMD EPYC, 23 GiB", "| Recover, request path alone (the outbox drops the delivery) | 6,352 | – | 9 | 1 |",
 		"| code store Issue | 10,279,886 / 1,171,794 | 21 | 1 | 163 (111%) | 1,809 (193%) | 147 | 939 |",
 		"| pool, MaxConnections default | 16 | 2,175 | 4,794 | 45% |", "| Postgres | River | 127 | 100 | 0.1 s | 3,000 µs |",
 		"## Tests", // after the section

@@ -92,7 +92,7 @@ func renderMachine(m machine) string {
 	if m["minutes"] != "" {
 		took = " (it took " + m["minutes"] + " minutes)"
 	}
-	s := "Measured on " + strings.Join(parts, ", ") + ", measured " + m["date"] + ". " +
+	s := "Machine: " + strings.Join(parts, ", ") + ", measured " + m["date"] + ". " +
 		"Client, server and databases share the " + m["cores"] + " cores, so every figure is next to a floor measured on the same machine in the same run. " +
 		"All of it comes from one command, `bash examples/loadtest/report.sh`" + took + ", which reruns the measurements and rewrites the tables below."
 	if m["quick"] != "" {

@@ -43,7 +43,7 @@ func TestRenderBurstLostMail(t *testing.T) {
 
 func TestRenderMachineQuick(t *testing.T) {
 	got := renderMachine(machine{"cores": "2", "cpu": "X", "date": "2026-11-29", "quick": "yes"})
-	if !strings.Contains(got, "Measured on 2 cores, X, measured 2026-11-29.") || !strings.Contains(got, "Quick mode") {
+	if !strings.Contains(got, "Machine: 2 cores, X, measured 2026-11-29.") || !strings.Contains(got, "Quick mode") {
 		t.Errorf("machine: %s", got)
 	}
 }
