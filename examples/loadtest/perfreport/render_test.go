@@ -47,3 +47,24 @@ func TestRenderMachineQuick(t *testing.T) {
 		t.Errorf("machine: %s", got)
 	}
 }
+
+// The sample is a -json output of a request-path run (named so that TestRun's
+// path-*.json does not pick it up).
+func TestRenderPath(t *testing.T) {
+	r, err := parseLoadRun(readSample(t, "loadtest-path-postgres-auto.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := renderPath([]loadRun{r})
+	for _, want := range []string{
+		"| Postgres | River | 1 | 245 | 41 (17%) | 45 (18%) |",
+		"| Postgres | River | 8 | 622 | 111 (18%) | 96 (15%) |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "Errors") {
+		t.Errorf("errors noted where there were none:\n%s", got)
+	}
+}
