@@ -9,7 +9,9 @@
 #   REPORT_QUICK=1 bash examples/loadtest/report.sh    # one short round: checks the
 #                                                      # report end to end, figures unusable
 #
-# REPORT_KEEP=DIR keeps the raw outputs in DIR; REPORT_README=FILE rewrites
+# The full report takes about 25 minutes on a quiet 2-core machine (the
+# quick one about 4; twice as long on a busy machine). REPORT_KEEP=DIR
+# keeps the raw outputs in DIR; REPORT_README=FILE rewrites
 # FILE instead of README.md. Needs Postgres and Redis (RECOVERY_TEST_POSTGRES
 # / RECOVERY_TEST_REDIS, or the local defaults; bench.sh uses the Redis at
 # 127.0.0.1:6379), psql, pgbench, redis-cli and redis-benchmark. Run it on a
@@ -29,7 +31,7 @@ need() { # command, how to install it
 }
 need go "https://go.dev/dl/"
 need psql "apt-get install postgresql-client (Debian/Ubuntu), brew install libpq"
-need pgbench "apt-get install postgresql-client-15 or your server's postgresql-NN package (Debian/Ubuntu), brew install libpq"
+need pgbench "apt-get install postgresql-NN (Debian/Ubuntu ship pgbench in the server package of version NN), brew install postgresql"
 need redis-cli "apt-get install redis-tools (Debian/Ubuntu), brew install redis"
 need redis-benchmark "apt-get install redis-tools (Debian/Ubuntu), brew install redis"
 need bc "apt-get install bc"
