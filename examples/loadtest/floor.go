@@ -229,7 +229,7 @@ func hammer(ctx context.Context, c int, d time.Duration, maxOps int, f func(ctx 
 
 // compareWithFloor measures ForgotPassword on the server and on the floor at
 // each concurrency, alternating so that both see the same machine.
-func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users []string, out io.Writer) error {
+func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users []string, out io.Writer, sum *summary) error {
 	// The floor runs in a process of its own, as the server does, so that
 	// neither side is spared the cost of crossing processes on a machine
 	// whose cores client, servers and store all share.
@@ -257,11 +257,7 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 	// by walking the users and stopping before the fifth round.
 	var nextUser, nextGhost atomic.Int64
 	budget := 4 * len(users)
-	fmt.Fprintf(out, "\nForgotPassword vs the HTTP floor (store %s; %s per run)\n", cfg.store, cfg.floorDuration)
-	fmt.Fprintln(out, "  simulated: client with existence errors prevented, identifiers that match nobody:")
-	fmt.Fprintln(out, "             the same store work as a real request (lookup + one issue), no message")
-	fmt.Fprintln(out, "  real:      real users, a message each through the async queue to SMTP (the sink, on this machine)")
-	fmt.Fprintf(out, "%4s %10s %9s %10s %9s %6s %10s %9s %6s  %s\n", "c", "floor/s", "p50", "simul/s", "p50", "ratio", "real/s", "p50", "ratio", "errors")
+	printFloorHeader(out, cfg)
 	for _, cs := range strings.Split(cfg.floorC, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(cs))
 		if err != nil || c < 1 {
@@ -291,9 +287,22 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 			fl.opsSec, fl.p50.Round(time.Microsecond),
 			sim.opsSec, sim.p50.Round(time.Microsecond), 100*sim.opsSec/fl.opsSec,
 			real.opsSec, real.p50.Round(time.Microsecond), 100*real.opsSec/fl.opsSec, errs)
+		sum.Floor = append(sum.Floor, floorRow{
+			C: c, FloorOpsPerSec: fl.opsSec, FloorP50Millis: millis(fl.p50),
+			SimulatedOpsPerSec: sim.opsSec, SimulatedP50Millis: millis(sim.p50),
+			RealOpsPerSec: real.opsSec, RealP50Millis: millis(real.p50), Errors: errs,
+		})
 		if int(nextUser.Load()) >= budget {
 			fmt.Fprintln(out, "(the real-user run used up the users' budgets: raise -floor-users)")
 		}
 	}
 	return nil
+}
+
+func printFloorHeader(out io.Writer, cfg config) {
+	fmt.Fprintf(out, "\nForgotPassword vs the HTTP floor (store %s; %s per run)\n", cfg.store, cfg.floorDuration)
+	fmt.Fprintln(out, "  simulated: client with existence errors prevented, identifiers that match nobody:")
+	fmt.Fprintln(out, "             the same store work as a real request (lookup + one issue), no message")
+	fmt.Fprintln(out, "  real:      real users, a message each through the async queue to SMTP (the sink, on this machine)")
+	fmt.Fprintf(out, "%4s %10s %9s %10s %9s %6s %10s %9s %6s  %s\n", "c", "floor/s", "p50", "simul/s", "p50", "ratio", "real/s", "p50", "ratio", "errors")
 }

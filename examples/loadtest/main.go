@@ -19,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -57,6 +58,7 @@ type config struct {
 	floorDuration, timeout   time.Duration
 	serverPackage, clientID  string
 	queue                    string
+	jsonPath                 string
 }
 
 func main() {
@@ -80,6 +82,7 @@ func main() {
 	flag.StringVar(&cfg.clientID, "client", "load", "app client id")
 	flag.StringVar(&cfg.queue, "queue", "async", "spawned server's delivery queue: async (its -async flag), or a -queue value (auto, memory, river, asynq)")
 	flag.StringVar(&cfg.serveFloor, "serve-floor", "", "internal: serve the HTTP floor on this address (started by -floor)")
+	flag.StringVar(&cfg.jsonPath, "json", "", "also write the run's figures to this file as JSON (written even when the run fails)")
 	flag.Parse()
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -88,15 +91,27 @@ func main() {
 	defer cancelTimeout()
 	run := run
 	if cfg.serveFloor != "" {
-		run = func(ctx context.Context, cfg config, _ io.Writer) error { return serveFloor(ctx, cfg) }
+		run = func(ctx context.Context, cfg config, _ io.Writer, _ *summary) error { return serveFloor(ctx, cfg) }
 	}
-	if err := run(ctx, cfg, os.Stdout); err != nil {
+	sum := &summary{Store: cfg.store, Queue: cfg.queue, N: cfg.n, C: cfg.c, Confirm: cfg.confirm}
+	err := run(ctx, cfg, os.Stdout, sum)
+	if cfg.jsonPath != "" && cfg.serveFloor == "" {
+		if err != nil {
+			sum.Error = err.Error()
+		}
+		if werr := sum.write(cfg.jsonPath); werr != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: writing -json:", werr)
+			err = cmp.Or(err, werr)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cfg config, out io.Writer) error {
+// run drives the load and prints its figures to out, and records them in sum.
+func run(ctx context.Context, cfg config, out io.Writer, sum *summary) error {
 	if cfg.users == 0 {
 		// The budget allows 5 events per user per hour; leave room for a
 		// wrong guess or two.
@@ -134,19 +149,21 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	cpuBefore, _ := serverCPU()
 	res := drive(ctx, client, sink, cfg, users)
 	res.print(out)
+	sum.Ops = res.summarize()
 	if !cfg.confirm {
-		awaitMail(ctx, sink, len(res.ops["ForgotPassword"].latencies), out)
+		sum.Mail = awaitMail(ctx, sink, len(res.ops["ForgotPassword"].latencies), out)
 		// The server's CPU over the run and the mail that followed it, per
 		// request answered: the request path and the delivery together.
 		if cpuAfter, ok := serverCPU(); ok {
 			if n := len(res.ops["ForgotPassword"].latencies); n > 0 {
 				fmt.Fprintf(out, "server CPU: %s for %d ForgotPassword, %s per request (mail included)\n",
 					(cpuAfter - cpuBefore).Round(time.Millisecond), n, ((cpuAfter - cpuBefore) / time.Duration(n)).Round(time.Microsecond))
+				sum.ServerCPUPerRequestMicros = float64(cpuAfter-cpuBefore) / float64(n) / float64(time.Microsecond)
 			}
 		}
 	}
 	if cfg.floor {
-		return compareWithFloor(ctx, cfg, client, users, out)
+		return compareWithFloor(ctx, cfg, client, users, out, sum)
 	}
 	if res.failures() > 0 {
 		return fmt.Errorf("%d operations failed", res.failures())
@@ -180,14 +197,16 @@ func processCPU(pid int) (time.Duration, bool) {
 // awaitMail waits, up to a minute, for the sink to hold want messages (one
 // per ForgotPassword answered 200: every load user exists) and reports how
 // many came and how long after the run the last one took.
-func awaitMail(ctx context.Context, sink *smtpsink.Sink, want int, out io.Writer) {
+func awaitMail(ctx context.Context, sink *smtpsink.Sink, want int, out io.Writer) *mailSummary {
 	start := time.Now()
 	deadline := start.Add(time.Minute)
 	for sink.Count() < want && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
 	}
+	got, after := sink.Count(), time.Since(start)
 	fmt.Fprintf(out, "mail: %d of %d answered requests delivered at the sink, the last %s after the run\n",
-		sink.Count(), want, time.Since(start).Round(time.Millisecond))
+		got, want, after.Round(time.Millisecond))
+	return &mailSummary{Answered: want, Delivered: got, LastAfterMillis: millis(after)}
 }
 
 func sdkClient(url string) *cip.Client {

@@ -8,6 +8,9 @@
 # them afterwards) and redis-cli / redis-benchmark.
 set -euo pipefail
 rounds=${1:-3}
+# REDIS_BENCH_N: operations per Go benchmark and redis-benchmark run at
+# c=1 (c=50 runs 10/3 as many); smaller for a quick check.
+n=${REDIS_BENCH_N:-30000}
 H=127.0.0.1
 P=6379
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +19,8 @@ trap 'rm -rf "$out"; cleanup' EXIT
 cleanup() { redis-cli -h $H -p $P --scan --pattern 'rkbench:*' | xargs -r -n 1000 redis-cli -h $H -p $P unlink >/dev/null; }
 
 # The arguments the engine passes with its default policy: Now, Window 1h,
-# Budget 5, Cooldown 24h, MaxFailures 100; a 32-byte hash; expiry Now+1h.
+# Budget 5, Cooldown 24h, MaxFailures 100, FailureBudget 5; a 32-byte hash;
+# expiry Now+1h.
 NOW=1767323045678
 EXP=$((NOW + 3600000))
 HASH=0123456789abcdef0123456789abcdef
@@ -47,15 +51,15 @@ go test -c -o "$out/redisstore.test" ./store/redisstore/
 for r in $(seq "$rounds"); do
   echo "round $r of $rounds" >&2
   cleanup
-  floor issue 1 30000 EVALSHA "$ISSUE" 1 "$KEY" $NOW 3600000 5 86400000 $HASH k1 $EXP
-  floor issue 50 100000 EVALSHA "$ISSUE" 1 "$KEY" $NOW 3600000 5 86400000 $HASH k1 $EXP
+  floor issue 1 "$n" EVALSHA "$ISSUE" 1 "$KEY" $NOW 3600000 5 86400000 $HASH k1 $EXP 5
+  floor issue 50 $((n * 10 / 3)) EVALSHA "$ISSUE" 1 "$KEY" $NOW 3600000 5 86400000 $HASH k1 $EXP 5
   cleanup; populate
-  floor check 1 30000 EVALSHA "$CHECK" 1 "$KEY" $NOW 3600000 5 86400000 100 1 k1 $HASH
+  floor check 1 "$n" EVALSHA "$CHECK" 1 "$KEY" $NOW 3600000 5 86400000 100 1 k1 $HASH
   cleanup; populate
-  floor check 50 100000 EVALSHA "$CHECK" 1 "$KEY" $NOW 3600000 5 86400000 100 1 k1 $HASH
+  floor check 50 $((n * 10 / 3)) EVALSHA "$CHECK" 1 "$KEY" $NOW 3600000 5 86400000 100 1 k1 $HASH
   cleanup
   (cd "$dir" && RECOVERY_TEST_REDIS=redis://$H:$P/0 "$out/redisstore.test" -test.run '^$' \
-    -test.bench '^Benchmark(Recover|Confirm|CodeStore)$' -test.benchtime 30000x >"$out/round" 2>&1) ||
+    -test.bench '^Benchmark(Recover|Confirm|CodeStore)$' -test.benchtime "${n}x" >"$out/round" 2>&1) ||
     { cat "$out/round" >&2; exit 1; }
   grep '^Benchmark' "$out/round" | tee -a "$out/go" >&2
 done

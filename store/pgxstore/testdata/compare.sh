@@ -20,7 +20,7 @@ bin=$(mktemp -d)/pgxstore.test
 go test -c -o "$bin" .
 psql -q "$db" -c 'DROP SCHEMA IF EXISTS pgxstore_pgbench CASCADE' -c 'CREATE SCHEMA pgxstore_pgbench'
 trap 'psql -q "$db" -c "DROP SCHEMA IF EXISTS pgxstore_pgbench CASCADE"; rm -f "$bin"' EXIT
-sed 's#/\* TEMPLATE: schema \*/#pgxstore_pgbench.#g' migrations/001_init.up.sql | psql -q -v ON_ERROR_STOP=1 "$db"
+cat migrations/codes/0*.up.sql | sed "s#/\* TEMPLATE: schema \*/#pgxstore_pgbench.#g" | psql -q -v ON_ERROR_STOP=1 "$db"
 
 pgb() { # concurrency threads mode
 	pgbench -n -M "$3" -f testdata/upsert.sql -c "$1" -j "$2" -T "$secs" "$db" | awk '/^tps/ {printf "%.0f", $3}'

@@ -1,6 +1,6 @@
 #!/bin/sh
 # pgbench.sh: runs testdata/upsert.sql with pgbench at concurrency 1 and 16
-# on a schema pgxstore_pgbench made from migrations/001_init.up.sql, then
+# on a schema pgxstore_pgbench made from migrations/codes/*.up.sql, then
 # drops the schema. Usage, from store/pgxstore:
 #   sh testdata/pgbench.sh "$RECOVERY_TEST_POSTGRES" [seconds] [pgbench options...]
 set -eu
@@ -10,6 +10,6 @@ secs=${2:-10}
 shift; [ $# -gt 0 ] && shift
 psql -q "$db" -c 'DROP SCHEMA IF EXISTS pgxstore_pgbench CASCADE' -c 'CREATE SCHEMA pgxstore_pgbench'
 trap 'psql -q "$db" -c "DROP SCHEMA IF EXISTS pgxstore_pgbench CASCADE"' EXIT
-sed 's#/\* TEMPLATE: schema \*/#pgxstore_pgbench.#g' migrations/001_init.up.sql | psql -q -v ON_ERROR_STOP=1 "$db"
+cat migrations/codes/0*.up.sql | sed "s#/\* TEMPLATE: schema \*/#pgxstore_pgbench.#g" | psql -q -v ON_ERROR_STOP=1 "$db"
 pgbench -n -f testdata/upsert.sql -c 1 -j 1 -T "$secs" "$@" "$db" | grep -E '^(tps|latency average)'
 pgbench -n -f testdata/upsert.sql -c 16 -j 2 -T "$secs" "$@" "$db" | grep -E '^(tps|latency average)'
