@@ -122,7 +122,13 @@ func (c *clock) set(t time.Time, step time.Duration) {
 func benchEngine(b *testing.B, db benchDB, now func() time.Time, policy recovery.Policy) *instance {
 	in := newInstance(b, db.pool, db.opts, policy)
 	e, err := recovery.New(recovery.Config{
-		Users: in.users, Codes: in.codes, Sender: discardSender,
+		// The request path alone: deliveries are dropped. With the default
+		// outbox a worker, whose clock here runs a second per request,
+		// would find each delivery older than StaleDelivery and ask the
+		// store whether its code is current: a query the figures would
+		// count against the request.
+		Outbox: droppingOutbox{},
+		Users:  in.users, Codes: in.codes, Sender: discardSender,
 		Clients: []recovery.Client{{ID: "web"}}, Keys: []recovery.Key{testKey},
 		Hasher: insecureHasher, Logger: discardLogger, Now: now, Policy: policy,
 	})
@@ -328,3 +334,9 @@ func BenchmarkUpsertFloor(b *testing.B) {
 		return err
 	})
 }
+
+// droppingOutbox takes deliveries and does nothing with them.
+type droppingOutbox struct{}
+
+func (droppingOutbox) Bind(recovery.Deliverer) error                { return nil }
+func (droppingOutbox) Put(context.Context, recovery.Delivery) error { return nil }
