@@ -31,6 +31,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/recoverykit/recoverykit/examples/loadtest/runsummary"
 )
 
 // floorStore is the one round trip.
@@ -229,7 +231,7 @@ func hammer(ctx context.Context, c int, d time.Duration, maxOps int, f func(ctx 
 
 // compareWithFloor measures ForgotPassword on the server and on the floor at
 // each concurrency, alternating so that both see the same machine.
-func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users []string, out io.Writer, sum *summary) error {
+func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users []string, out io.Writer, sum *runsummary.Run) error {
 	// The floor runs in a process of its own, as the server does, so that
 	// neither side is spared the cost of crossing processes on a machine
 	// whose cores client, servers and store all share.
@@ -287,7 +289,7 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 			fl.opsSec, fl.p50.Round(time.Microsecond),
 			sim.opsSec, sim.p50.Round(time.Microsecond), 100*sim.opsSec/fl.opsSec,
 			real.opsSec, real.p50.Round(time.Microsecond), 100*real.opsSec/fl.opsSec, errs)
-		sum.Floor = append(sum.Floor, floorRow{
+		sum.Floor = append(sum.Floor, runsummary.FloorRow{
 			C: c, FloorOpsPerSec: fl.opsSec, FloorP50Millis: millis(fl.p50),
 			SimulatedOpsPerSec: sim.opsSec, SimulatedP50Millis: millis(sim.p50),
 			RealOpsPerSec: real.opsSec, RealP50Millis: millis(real.p50), Errors: errs,

@@ -46,6 +46,8 @@ import (
 
 	"github.com/recoverykit/recoverykit/delivery/asyncsender"
 	"github.com/recoverykit/recoverykit/examples/smtpsink"
+
+	"github.com/recoverykit/recoverykit/examples/loadtest/runsummary"
 )
 
 type config struct {
@@ -91,15 +93,17 @@ func main() {
 	defer cancelTimeout()
 	run := run
 	if cfg.serveFloor != "" {
-		run = func(ctx context.Context, cfg config, _ io.Writer, _ *summary) error { return serveFloor(ctx, cfg) }
+		run = func(ctx context.Context, cfg config, _ io.Writer, _ *runsummary.Run) error {
+			return serveFloor(ctx, cfg)
+		}
 	}
-	sum := &summary{Store: cfg.store, Queue: cfg.queue, N: cfg.n, C: cfg.c, Confirm: cfg.confirm}
+	sum := &runsummary.Run{Store: cfg.store, Queue: cfg.queue, N: cfg.n, C: cfg.c, Confirm: cfg.confirm}
 	err := run(ctx, cfg, os.Stdout, sum)
 	if cfg.jsonPath != "" && cfg.serveFloor == "" {
 		if err != nil {
 			sum.Error = err.Error()
 		}
-		if werr := sum.write(cfg.jsonPath); werr != nil {
+		if werr := writeSummary(sum, cfg.jsonPath); werr != nil {
 			fmt.Fprintln(os.Stderr, "loadtest: writing -json:", werr)
 			err = cmp.Or(err, werr)
 		}
@@ -111,7 +115,7 @@ func main() {
 }
 
 // run drives the load and prints its figures to out, and records them in sum.
-func run(ctx context.Context, cfg config, out io.Writer, sum *summary) error {
+func run(ctx context.Context, cfg config, out io.Writer, sum *runsummary.Run) error {
 	if cfg.users == 0 {
 		// The budget allows 5 events per user per hour; leave room for a
 		// wrong guess or two.
@@ -197,7 +201,7 @@ func processCPU(pid int) (time.Duration, bool) {
 // awaitMail waits, up to a minute, for the sink to hold want messages (one
 // per ForgotPassword answered 200: every load user exists) and reports how
 // many came and how long after the run the last one took.
-func awaitMail(ctx context.Context, sink *smtpsink.Sink, want int, out io.Writer) *mailSummary {
+func awaitMail(ctx context.Context, sink *smtpsink.Sink, want int, out io.Writer) *runsummary.Mail {
 	start := time.Now()
 	deadline := start.Add(time.Minute)
 	for sink.Count() < want && time.Now().Before(deadline) && ctx.Err() == nil {
@@ -206,7 +210,7 @@ func awaitMail(ctx context.Context, sink *smtpsink.Sink, want int, out io.Writer
 	got, after := sink.Count(), time.Since(start)
 	fmt.Fprintf(out, "mail: %d of %d answered requests delivered at the sink, the last %s after the run\n",
 		got, want, after.Round(time.Millisecond))
-	return &mailSummary{Answered: want, Delivered: got, LastAfterMillis: millis(after)}
+	return &runsummary.Mail{Answered: want, Delivered: got, LastAfterMillis: millis(after)}
 }
 
 func sdkClient(url string) *cip.Client {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/recoverykit/recoverykit/examples/loadtest/runsummary"
 )
 
 // keyPaths lists the object keys of a JSON document as dotted paths;
@@ -50,16 +52,16 @@ func jsonKeys(t *testing.T, path string) map[string]bool {
 // outputs) in step with what -json writes: every key of a sample is one a
 // full summary has, so a renamed field fails here.
 func TestSummaryMatchesSamples(t *testing.T) {
-	full := summary{
+	full := runsummary.Run{
 		Store: "redis", Queue: "async", N: 1, C: 1,
-		Ops:                       map[string]opSummary{"ForgotPassword": {OK: 1, OpsPerSec: 1, Errors: map[string]int{"X": 1}}},
-		Mail:                      &mailSummary{Answered: 1, Delivered: 1, LastAfterMillis: 1},
+		Ops:                       map[string]runsummary.Op{"ForgotPassword": {OK: 1, OpsPerSec: 1, Errors: map[string]int{"X": 1}}},
+		Mail:                      &runsummary.Mail{Answered: 1, Delivered: 1, LastAfterMillis: 1},
 		ServerCPUPerRequestMicros: 1,
-		Floor:                     []floorRow{{C: 1, FloorOpsPerSec: 1, Errors: map[string]int{"X": 1}}},
+		Floor:                     []runsummary.FloorRow{{C: 1, FloorOpsPerSec: 1, Errors: map[string]int{"X": 1}}},
 		Error:                     "x",
 	}
 	path := filepath.Join(t.TempDir(), "s.json")
-	if err := full.write(path); err != nil {
+	if err := writeSummary(&full, path); err != nil {
 		t.Fatal(err)
 	}
 	have := jsonKeys(t, path)

@@ -5,13 +5,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/recoverykit/recoverykit/examples/loadtest/runsummary"
 )
 
 var storeNames = map[string]string{"redis": "Redis", "postgres": "Postgres", "memory": "memory"}
 
 // queueName names a run's queue as the README does: -queue auto is River
 // on Postgres and asynq on Redis.
-func queueName(r loadRun) string {
+func queueName(r runsummary.Run) string {
 	switch {
 	case r.Queue == "async":
 		return "asyncsender"
@@ -25,9 +27,9 @@ func queueName(r loadRun) string {
 
 // errorNotes lists the errors the runs met, so that a table never hides
 // them; empty when there were none.
-func errorNotes(runs []loadRun) string {
+func errorNotes(runs []runsummary.Run) string {
 	var notes []string
-	add := func(r loadRun, where string, errs map[string]int) {
+	add := func(r runsummary.Run, where string, errs map[string]int) {
 		for _, k := range slices.Sorted(maps.Keys(errs)) {
 			notes = append(notes, fmt.Sprintf("%s %s%s: %d× %s", storeNames[r.Store], queueName(r), where, errs[k], k))
 		}
@@ -49,7 +51,7 @@ func errorNotes(runs []loadRun) string {
 	return "\n\nErrors in these runs: " + strings.Join(notes, "; ") + "."
 }
 
-func renderHTTP(runs []loadRun) string {
+func renderHTTP(runs []runsummary.Run) string {
 	sortRuns(runs)
 	var rows [][]string
 	for _, r := range runs {
@@ -67,7 +69,7 @@ func renderHTTP(runs []loadRun) string {
 		errorNotes(runs)
 }
 
-func renderBurst(runs []loadRun) string {
+func renderBurst(runs []runsummary.Run) string {
 	sortRuns(runs)
 	var rows [][]string
 	n, c := 0, 0
@@ -96,7 +98,7 @@ func renderBurst(runs []loadRun) string {
 		errorNotes(runs)
 }
 
-func renderPath(runs []loadRun) string {
+func renderPath(runs []runsummary.Run) string {
 	sortRuns(runs)
 	var rows [][]string
 	for _, r := range runs {

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/recoverykit/recoverykit/examples/loadtest/runsummary"
 )
 
 // section is one generated part of the README and the files it is made of
@@ -88,9 +90,9 @@ func benchSection(render func(benchSet) string) func([][]byte) (string, error) {
 }
 
 // loadSection renders every loadtest summary matched by its pattern.
-func loadSection(render func([]loadRun) string) func([][]byte) (string, error) {
+func loadSection(render func([]runsummary.Run) string) func([][]byte) (string, error) {
 	return func(f [][]byte) (string, error) {
-		var runs []loadRun
+		var runs []runsummary.Run
 		for _, b := range f {
 			r, err := parseLoadRun(b)
 			if err != nil {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/recoverykit/recoverykit/examples/loadtest/runsummary"
 )
 
 // benchSet holds go test -bench results: for each benchmark name (without
@@ -162,44 +164,8 @@ func parseMachine(b []byte) (machine, error) {
 	return m, nil
 }
 
-// loadRun mirrors the JSON examples/loadtest writes with -json (its
-// summary type): only the fields the tables use.
-type loadRun struct {
-	Store                     string            `json:"store"`
-	Queue                     string            `json:"queue"`
-	N                         int               `json:"n"`
-	C                         int               `json:"c"`
-	Confirm                   bool              `json:"confirm"`
-	Ops                       map[string]loadOp `json:"ops"`
-	Mail                      *loadMail         `json:"mail"`
-	ServerCPUPerRequestMicros float64           `json:"server_cpu_per_request_us"`
-	Floor                     []loadFloor       `json:"floor"`
-	Error                     string            `json:"error"`
-}
-
-type loadOp struct {
-	OK        int            `json:"ok"`
-	OpsPerSec float64        `json:"ops_per_sec"`
-	P50Millis float64        `json:"p50_ms"`
-	Errors    map[string]int `json:"errors"`
-}
-
-type loadMail struct {
-	Answered        int     `json:"answered"`
-	Delivered       int     `json:"delivered"`
-	LastAfterMillis float64 `json:"last_after_ms"`
-}
-
-type loadFloor struct {
-	C                  int            `json:"c"`
-	FloorOpsPerSec     float64        `json:"floor_ops_per_sec"`
-	SimulatedOpsPerSec float64        `json:"simulated_ops_per_sec"`
-	RealOpsPerSec      float64        `json:"real_ops_per_sec"`
-	Errors             map[string]int `json:"errors"`
-}
-
-func parseLoadRun(b []byte) (loadRun, error) {
-	var r loadRun
+func parseLoadRun(b []byte) (runsummary.Run, error) {
+	var r runsummary.Run
 	if err := json.Unmarshal(b, &r); err != nil {
 		return r, err
 	}
@@ -211,14 +177,14 @@ func parseLoadRun(b []byte) (loadRun, error) {
 
 // sortRuns orders runs by store (Redis first, as the README does) and
 // queue (asyncsender first).
-func sortRuns(runs []loadRun) {
+func sortRuns(runs []runsummary.Run) {
 	rank := func(s string, order ...string) int {
 		if i := slices.Index(order, s); i >= 0 {
 			return i
 		}
 		return len(order)
 	}
-	slices.SortStableFunc(runs, func(a, b loadRun) int {
+	slices.SortStableFunc(runs, func(a, b runsummary.Run) int {
 		return cmp.Or(
 			cmp.Compare(rank(a.Store, "redis", "postgres"), rank(b.Store, "redis", "postgres")),
 			cmp.Compare(rank(a.Queue, "async"), rank(b.Queue, "async")),

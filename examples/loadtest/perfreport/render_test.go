@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/recoverykit/recoverykit/examples/loadtest/runsummary"
 )
 
 func TestNum(t *testing.T) {
@@ -20,8 +22,8 @@ func TestNum(t *testing.T) {
 }
 
 func TestRenderBurstLostMail(t *testing.T) {
-	runs := []loadRun{
-		{Store: "redis", Queue: "async", N: 10000, C: 32, Mail: &loadMail{Answered: 10000, Delivered: 8864, LastAfterMillis: 60000}},
+	runs := []runsummary.Run{
+		{Store: "redis", Queue: "async", N: 10000, C: 32, Mail: &runsummary.Mail{Answered: 10000, Delivered: 8864, LastAfterMillis: 60000}},
 		{Store: "postgres", Queue: "auto", N: 10000, C: 32, Error: "3 operations failed"},
 	}
 	got := renderBurst(runs)
@@ -55,7 +57,7 @@ func TestRenderPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := renderPath([]loadRun{r})
+	got := renderPath([]runsummary.Run{r})
 	for _, want := range []string{
 		"| Postgres | River | 1 | 245 | 41 (17%) | 45 (18%) |",
 		"| Postgres | River | 8 | 622 | 111 (18%) | 96 (15%) |",
