@@ -96,7 +96,7 @@ func isCommon(password string) bool {
 		}
 		w, deco := folded[s[0]:s[1]], n-(s[1]-s[0])
 		if len(w) >= commonMinBase && deco <= min(len(w), commonMaxDecoration) && commonBase(w) ||
-			len(w) >= wordMinBase && deco <= wordMaxDecoration && listed(commonWords, w) {
+			len(w) >= wordMinBase && deco <= wordMaxDecoration && foldedLetters(w) && listed(commonWords, w) {
 			return true
 		}
 	}
@@ -116,6 +116,19 @@ func commonBase(w []byte) bool {
 		}
 	}
 	return false
+}
+
+// foldedLetters reports whether a folded base is all letters, as every
+// entry of commonWords is: a check of a few bytes that spares a search of
+// the larger list (a cache miss a probe) for most passphrases and random
+// passwords.
+func foldedLetters(w []byte) bool {
+	for _, c := range w {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // repeats reports whether w is its first k bytes over and over.
