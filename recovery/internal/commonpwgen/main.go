@@ -59,7 +59,6 @@ const module = "github.com/trustelem/zxcvbn@v1.0.1"
 type source struct {
 	file   string // under data/
 	sha256 string
-	limit  int  // how many lines, from the first (the most frequent); 0 for all
 	counts bool // each line is "word count" rather than "word"
 	// minLen is the shortest entry kept.
 	minLen int
@@ -71,12 +70,12 @@ type source struct {
 	words bool
 }
 
-// Dictionary words and names take whole lists. zxcvbn's own ranked
-// dictionary stops English words at 30,000 and surnames at 10,000, because
-// it estimates guesses and a rarer word costs an attacker more; here a
-// listed word is only refused when it is nearly the whole password, and
-// any listed word plus a digit and a symbol is among an attacker's first
-// guesses, however rare the word.
+// Every source is taken whole. zxcvbn's own ranked dictionary stops
+// English words at 30,000 and surnames at 10,000, because it estimates
+// guesses and a rarer word costs an attacker more; here a listed word is
+// only refused when it is nearly the whole password, and any listed word
+// plus a digit and a symbol is among an attacker's first guesses, however
+// rare the word.
 var sources = []source{
 	{file: "passwords.txt", sha256: "6313cc5ef683a0461416318ee3b16f3d771a3cd10ea2aae54571d27ff95d951f", counts: true, minLen: 4},
 	{file: "english_wikipedia.txt", sha256: "d328355469e93df15b091fd20a8fd171e056e5a870b65bcf08298a4eb93a6160", counts: true, minLen: 5, letters: true, words: true},
@@ -171,7 +170,7 @@ func readData(dir string, s source) ([]byte, error) {
 func build(raw []byte, s source) ([]string, error) {
 	var words []string
 	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for n := 0; sc.Scan() && (s.limit == 0 || n < s.limit); n++ {
+	for n := 0; sc.Scan(); n++ {
 		f := strings.Fields(sc.Text())
 		if want := map[bool]int{false: 1, true: 2}[s.counts]; len(f) != want {
 			return nil, fmt.Errorf("%s line %d: want %d fields, got %q", s.file, n+1, want, sc.Text())
