@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-//go:generate go run ./internal/commonpwgen -o commonpasswords.txt
+//go:generate go run ./internal/commonpwgen -o commonpasswords.txt -w commonwords.txt
 
 // commonPasswords is the built-in list of common passwords: the 47,023 most
 // frequent passwords of Mark Burnett's 10 million password sample (public
@@ -19,6 +19,16 @@ import (
 //
 //go:embed commonpasswords.txt
 var commonPasswords string
+
+// commonWords is the built-in list of dictionary words and names: the
+// 100,000 most frequent words of English Wikipedia, as counted by zxcvbn,
+// and the first names and surnames of the 1990 US census (public domain),
+// from data/ in the same module, made of letters alone and at least
+// wordMinBase long, folded, sorted and deduplicated like commonPasswords,
+// without the entries commonPasswords has. internal/commonpwgen makes it.
+//
+//go:embed commonwords.txt
+var commonWords string
 
 // The decorations a common password may carry and still be refused.
 const (
@@ -37,6 +47,16 @@ const (
 	// commonMaxEntry is the longest entry of commonPasswords (a test checks
 	// it), so longer passwords are not looked up at all.
 	commonMaxEntry = 20
+	// wordMinBase is the shortest dictionary word or name that refuses a
+	// password: a list of 150,000 words holds most short letter strings,
+	// "Ad3!la^901" among them (folded, "adelia").
+	wordMinBase = 5
+	// wordMaxDecoration is how many characters may be added around a
+	// dictionary word or name, in all: fewer than around a leaked
+	// password, since people who pick a word decorate it with the least
+	// the rules ask ("Slideshow1!"), and a word from so long a list with
+	// more added to it is as often a random password.
+	wordMaxDecoration = 3
 )
 
 const commonPasswordRule = "Password is too common or has appeared in a data breach"
@@ -46,7 +66,9 @@ const commonPasswordRule = "Password is too common or has appeared in a data bre
 // (see foldByte), and at most commonMaxDecoration digits and symbols (and
 // no more than the base's length) before or after a base of at least
 // commonMinBase characters. A base is also common when it repeats a listed
-// word or a short unit. "Passw0rd!", "P@ssword123" and "Summer2024!" are
+// word or a short unit. A dictionary word or name of at least wordMinBase
+// letters is common with up to wordMaxDecoration characters around it.
+// "Passw0rd!", "P@ssword123", "Summer2024!" and "Xylophone1!" are
 // refused; "correct-Horse-battery-9" is not, because only whole base words
 // are looked up, never a word inside a longer one, and no password longer
 // than commonMaxEntry+commonMaxDecoration (26) bytes is. It does not
@@ -72,8 +94,9 @@ func isCommon(password string) bool {
 		if slices.Contains(spans[:i], s) {
 			continue // "Dragon1!" trims the same on every side
 		}
-		base := s[1] - s[0]
-		if base >= commonMinBase && n-base <= min(base, commonMaxDecoration) && commonBase(folded[s[0]:s[1]]) {
+		w, deco := folded[s[0]:s[1]], n-(s[1]-s[0])
+		if len(w) >= commonMinBase && deco <= min(len(w), commonMaxDecoration) && commonBase(w) ||
+			len(w) >= wordMinBase && deco <= wordMaxDecoration && foldedLetters(w) && listed(commonWords, w) {
 			return true
 		}
 	}
@@ -84,15 +107,28 @@ func isCommon(password string) bool {
 // word or a unit of up to commonMaxUnit characters said again and again
 // ("lovelove", "jenjen", "abcabc").
 func commonBase(w []byte) bool {
-	if len(w) <= commonMaxEntry && listed(w) {
+	if len(w) <= commonMaxEntry && listed(commonPasswords, w) {
 		return true
 	}
 	for k := 1; k <= len(w)/2; k++ {
 		if len(w)%k == 0 && repeats(w, k) {
-			return k <= commonMaxUnit || k >= commonMinBase && k <= commonMaxEntry && listed(w[:k])
+			return k <= commonMaxUnit || k >= commonMinBase && k <= commonMaxEntry && listed(commonPasswords, w[:k])
 		}
 	}
 	return false
+}
+
+// foldedLetters reports whether a folded base is all letters, as every
+// entry of commonWords is: a check of a few bytes that spares a search of
+// the larger list (a cache miss a probe) for most passphrases and random
+// passwords.
+func foldedLetters(w []byte) bool {
+	for _, c := range w {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // repeats reports whether w is its first k bytes over and over.
@@ -152,16 +188,16 @@ func foldByte(c byte) byte {
 	return c
 }
 
-// listed binary-searches commonPasswords (sorted lines, each ending in a
-// newline) for w, without an index: each probe backs up to the start of
-// the line it lands in.
-func listed(w []byte) bool {
-	lo, hi := 0, len(commonPasswords) // each the start of a line, or the end
+// listed binary-searches list (sorted lines, each ending in a newline) for
+// w, without an index: each probe backs up to the start of the line it
+// lands in.
+func listed(list string, w []byte) bool {
+	lo, hi := 0, len(list) // each the start of a line, or the end
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		start := lo + strings.LastIndexByte(commonPasswords[lo:mid], '\n') + 1
-		end := start + strings.IndexByte(commonPasswords[start:hi], '\n')
-		switch line := commonPasswords[start:end]; {
+		start := lo + strings.LastIndexByte(list[lo:mid], '\n') + 1
+		end := start + strings.IndexByte(list[start:hi], '\n')
+		switch line := list[start:end]; {
 		case line == string(w):
 			return true
 		case line < string(w):

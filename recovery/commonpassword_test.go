@@ -22,6 +22,7 @@ func TestCommonPasswordsRefusedByDefault(t *testing.T) {
 		"Dragon1!", "pASSWORD1!", "!!Monkey99", "1Letmein!", "Tr@nsf0rmers1",
 		"Iloveyou1!", "Qwerty123456!", "Football#2023", "Lovelove1!",
 		"Jenjen12!", "Monkeymonkey1!", "@Dmin2024!", "Sh@d0w99!",
+		"Xylophone1!", "!Zuckerberg1", "Cathedr@l7!",
 	} {
 		err := recovery.PasswordPolicy{}.Check(pw)
 		if err == nil {
@@ -52,7 +53,7 @@ func TestStrongPasswordsPass(t *testing.T) {
 		"Blue-Kettle-Orbit-42", "Dragon!8301974625", "Monkey-Wrench-Tea-5",
 		"q7#Lm2!vXz", "J8$wr-Pk2n", "mK4&zW9@pQ", "Tr0ub4dor&3xq",
 		"N3w-password!", "Initial-passw0rd!", "Abc1!" + strings.Repeat("x", 40),
-		"Kx9#mQ2!pLKx9#mQ2!pL",
+		"Kx9#mQ2!pLKx9#mQ2!pL", "Xylophone1984!", "Xylophone-Cathedral-7",
 	} {
 		if err := (recovery.PasswordPolicy{}).Check(pw); err != nil {
 			t.Errorf("Check(%q): %v", pw, err)
@@ -123,11 +124,13 @@ func rockYouVariants(t *testing.T, n int) []string {
 }
 
 // The 1,000 most common passwords that meet the default rules, by another
-// breach than the one the list comes from, are refused, but for a few
-// regional words and names that the embedded sample lacks (979 refused when
-// written; the 21 others are Spanish and Tagalog words such as "Tekiero1!"
-// and "Gwapako1!", and "Hotmail1!", "Lipgloss1!", "Zacefron1!"...). The
-// floor is a little under that, so that a regression fails.
+// breach than the one the list comes from, are refused, but for the
+// regional words, names and joined words that neither the password sample
+// nor the dictionary words and names hold (982 refused when written; the
+// 18 others are Spanish and Tagalog words such as "Tekiero1!" and
+// "Gwapako1!", and "Hotmail1!", "Bestfriends1!", "Zacefron1!"...). They
+// were measured, not added by hand: no list is tuned to this test. The
+// allowance is the measured number, so that any regression fails.
 func TestMostCommonRuleAbidingPasswordsRefused(t *testing.T) {
 	var missed []string
 	for _, pw := range rockYouVariants(t, 1000) {
@@ -136,8 +139,8 @@ func TestMostCommonRuleAbidingPasswordsRefused(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 1,000 refused; passed: %q", 1000-len(missed), missed)
-	if len(missed) > 25 {
-		t.Errorf("%d of the 1,000 passed, want at most 25", len(missed))
+	if len(missed) > 18 {
+		t.Errorf("%d of the 1,000 passed, want at most 18", len(missed))
 	}
 }
 

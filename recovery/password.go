@@ -33,10 +33,12 @@ type PasswordPolicy struct {
 	// often seen in breaches (zxcvbn's ranking of a 10 million password
 	// sample), in any case, in leetspeak ("P@ssw0rd") and with up to 6
 	// digits and symbols added around a listed word of at least 4
-	// characters ("Welcome1!", "Summer2024!"). Such a password is refused
-	// with "Password does not conform to policy: Password is too common or
-	// has appeared in a data breach". Set it only when Screen does this job
-	// instead, or for tests that need weak passwords.
+	// characters ("Welcome1!", "Summer2024!"); and English words and names
+	// (zxcvbn's 100,000 Wikipedia words, the US census's names) of at
+	// least 5 letters with up to 3 added ("Xylophone1!"). Such a password
+	// is refused with "Password does not conform to policy: Password is too
+	// common or has appeared in a data breach". Set it only when Screen
+	// does this job instead, or for tests that need weak passwords.
 	AllowCommonPasswords bool
 	// Screen, when set, also refuses passwords it reports as compromised
 	// (an online breach service, see PasswordScreen), with the same
