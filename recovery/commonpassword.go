@@ -5,6 +5,8 @@ import (
 	_ "embed" // the common-password list
 	"slices"
 	"strings"
+
+	"github.com/recoverykit/recoverykit/recovery/internal/leetfold"
 )
 
 //go:generate go run ./internal/commonpwgen -o commonpasswords.txt -w commonwords.txt
@@ -12,7 +14,7 @@ import (
 // commonPasswords is the built-in list of common passwords: the 47,023 most
 // frequent passwords of Mark Burnett's 10 million password sample (public
 // domain), as ranked in data/passwords.txt of github.com/trustelem/zxcvbn
-// v1.0.1 (MIT; the Go port of Dropbox's zxcvbn, MIT), folded by foldByte,
+// v1.0.1 (MIT; the Go port of Dropbox's zxcvbn, MIT), folded by leetfold.Byte,
 // entries shorter than commonMinBase dropped, sorted and deduplicated, one a
 // line. internal/commonpwgen makes it. It stays in the binary's read-only
 // data and is binary-searched in place: loading it costs no heap.
@@ -63,7 +65,7 @@ const commonPasswordRule = "Password is too common or has appeared in a data bre
 
 // isCommon reports whether password is on the built-in list, or is a listed
 // base word decorated the way users meet a policy: any case, leetspeak
-// (see foldByte), and at most commonMaxDecoration digits and symbols (and
+// (see leetfold.Byte), and at most commonMaxDecoration digits and symbols (and
 // no more than the base's length) before or after a base of at least
 // commonMinBase characters. A base is also common when it repeats a listed
 // word or a short unit. A dictionary word or name of at least wordMinBase
@@ -81,7 +83,7 @@ func isCommon(password string) bool {
 	var buf [commonMaxEntry + commonMaxDecoration]byte
 	folded := buf[:n]
 	for i := range n {
-		folded[i] = foldByte(password[i])
+		folded[i] = leetfold.Byte(password[i])
 	}
 	// The base word is what remains once the edges are trimmed: of every
 	// non-letter, of non-letters on one side only (so that a leading
@@ -159,34 +161,6 @@ func trimEdges(s string, keep func(byte) bool) (lead, trail int) {
 func isLetter(c byte) bool { return c >= 0x80 || 'a' <= c|0x20 && c|0x20 <= 'z' }
 
 func isDigitOrLetter(c byte) bool { return isLetter(c) || '0' <= c && c <= '9' }
-
-// foldByte maps a byte to the one that stands for it in commonPasswords:
-// lower case, and leetspeak undone, with the letters that share a leet
-// digit merged ("1", "!", "|", "l" and "i" are all "i"), so that one look-up
-// covers every reading. Merging makes a few unrelated words collide, which
-// only refuses a few more passwords. internal/commonpwgen has a copy.
-func foldByte(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		c += 'a' - 'A'
-	}
-	switch c {
-	case '0':
-		return 'o'
-	case '1', '!', '|', 'l':
-		return 'i'
-	case '3':
-		return 'e'
-	case '4', '@':
-		return 'a'
-	case '5', '$':
-		return 's'
-	case '7', '+':
-		return 't'
-	case '8':
-		return 'b'
-	}
-	return c
-}
 
 // listed binary-searches list (sorted lines, each ending in a newline) for
 // w, without an index: each probe backs up to the start of the line it

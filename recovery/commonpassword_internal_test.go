@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/recoverykit/recoverykit/recovery/internal/leetfold"
 )
 
 // The lists must be what listed and isCommon assume: sorted, unique,
@@ -46,8 +48,8 @@ func checkListShape(t *testing.T, list string, min, minLength int, letters bool)
 			t.Errorf("entry %d %q: not after %q", i, l, lines[i-1])
 		}
 		for j := range len(l) {
-			if foldByte(l[j]) != l[j] {
-				t.Errorf("entry %d %q: byte %q is not folded (internal/commonpwgen's foldByte differs from this package's)", i, l, l[j])
+			if leetfold.Byte(l[j]) != l[j] {
+				t.Errorf("entry %d %q: byte %q is not folded (the list was not made with leetfold.Byte)", i, l, l[j])
 				break
 			}
 			if letters && !isLetter(l[j]) {

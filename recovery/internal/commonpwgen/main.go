@@ -28,8 +28,8 @@
 // a regenerated list is the committed one.
 //
 // Each entry is folded the way package recovery folds a password (lower
-// case, common leetspeak undone: see foldByte in
-// recovery/commonpassword.go, which this program's foldByte must equal)
+// case, common leetspeak undone: see
+// recovery/internal/leetfold, which the check uses too)
 // and kept when it is at least its source's minimum length; dictionary
 // words and names must be made of letters alone and are kept from 5
 // letters on, one more than passwords, so that a short word alone refuses
@@ -51,6 +51,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/recoverykit/recoverykit/recovery/internal/leetfold"
 )
 
 const module = "github.com/trustelem/zxcvbn@v1.0.1"
@@ -182,36 +184,11 @@ func build(raw []byte, s source) ([]string, error) {
 				return nil, fmt.Errorf("%s line %d: not ASCII", s.file, n+1)
 			}
 			keep = keep && (!s.letters || 'a' <= c|0x20 && c|0x20 <= 'z')
-			w[i] = foldByte(c)
+			w[i] = leetfold.Byte(c)
 		}
 		if keep {
 			words = append(words, string(w))
 		}
 	}
 	return words, sc.Err()
-}
-
-// foldByte must equal recovery's foldByte (a test there checks the
-// committed list against it).
-func foldByte(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		c += 'a' - 'A'
-	}
-	switch c {
-	case '0':
-		return 'o'
-	case '1', '!', '|', 'l':
-		return 'i'
-	case '3':
-		return 'e'
-	case '4', '@':
-		return 'a'
-	case '5', '$':
-		return 's'
-	case '7', '+':
-		return 't'
-	case '8':
-		return 'b'
-	}
-	return c
 }
