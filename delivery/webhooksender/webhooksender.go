@@ -126,7 +126,11 @@ type Payload struct {
 	Medium recovery.DeliveryMedium `json:"medium"`
 	// To is the email address or E.164 phone number.
 	To string `json:"to"`
-	// Code is the confirmation code.
+	// Kind is "code" for a code message, or "password_changed" for the
+	// notice that follows a reset, which carries no code (recovery's
+	// DeliveryKind; an empty Kind is "code").
+	Kind string `json:"kind"`
+	// Code is the confirmation code; empty in a notice.
 	Code string `json:"code"`
 	// Subject is the email subject (empty for SMS).
 	Subject string `json:"subject,omitempty"`
@@ -317,12 +321,21 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 	}
 }
 
+// payloadKind names a message's kind in the payload: a code's empty
+// DeliveryKind as "code".
+func payloadKind(k recovery.DeliveryKind) string {
+	if k == recovery.DeliveryCode {
+		return "code"
+	}
+	return string(k)
+}
+
 func (s *Sender) encode(m recovery.Message) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(Payload{
-		Type: s.cfg.Type, Medium: m.Medium, To: m.To, Code: m.Code,
+		Type: s.cfg.Type, Kind: payloadKind(m.Kind), Medium: m.Medium, To: m.To, Code: m.Code,
 		Subject: m.Subject, Text: m.Text, HTML: m.HTML, Locale: m.Locale,
 		Username: m.Username, Sub: m.Sub, UserPoolID: m.Pool, ClientID: m.ClientID,
 		ClientMetadata: m.ClientMetadata,

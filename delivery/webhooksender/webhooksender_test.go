@@ -504,3 +504,30 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadKind: a code says "kind":"code", the password-changed notice
+// "password_changed", with no code, so a receiver can tell them apart.
+func TestPayloadKind(t *testing.T) {
+	r := newReceiver(t, status(http.StatusNoContent))
+	s := newSender(t, r.URL, nil, nil)
+	notice := smsMessage()
+	notice.Kind, notice.Code, notice.Text = recovery.DeliveryPasswordChanged, "", "Your password was changed."
+	for _, m := range []recovery.Message{smsMessage(), notice} {
+		if err := s.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits := r.got()
+	if len(hits) != 2 {
+		t.Fatalf("%d requests, want 2", len(hits))
+	}
+	for i, want := range []struct{ kind, code string }{{"code", code}, {"password_changed", ""}} {
+		var p webhooksender.Payload
+		if err := json.Unmarshal(hits[i].body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Kind != want.kind || p.Code != want.code {
+			t.Errorf("payload %d: kind %q code %q, want %q %q: %s", i, p.Kind, p.Code, want.kind, want.code, hits[i].body)
+		}
+	}
+}

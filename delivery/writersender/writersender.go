@@ -53,7 +53,12 @@ func (s *Sender) Send(ctx context.Context, m recovery.Message) error {
 	fmt.Fprintf(&b, "To:       %s (%s)\n", m.To, m.Medium)
 	fmt.Fprintf(&b, "Username: %s\n", m.Username)
 	fmt.Fprintf(&b, "Locale:   %s\n", m.Locale)
-	fmt.Fprintf(&b, "Code:     %s\n", m.Code)
+	if m.Kind == recovery.DeliveryCode {
+		fmt.Fprintf(&b, "Code:     %s\n", m.Code)
+	} else {
+		// A notice has no code: no Code line, which scripts read codes from.
+		fmt.Fprintf(&b, "Kind:     %s\n", m.Kind)
+	}
 	if m.Subject != "" {
 		fmt.Fprintf(&b, "Subject:  %s\n", m.Subject)
 	}

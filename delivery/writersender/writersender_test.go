@@ -31,6 +31,23 @@ func TestSendPrintsBannerAndCode(t *testing.T) {
 	}
 }
 
+// TestSendNotice: the password-changed notice names its kind and has no
+// Code line, from which scripts read codes.
+func TestSendNotice(t *testing.T) {
+	var buf bytes.Buffer
+	s := writersender.New(&buf)
+	err := s.Send(context.Background(), recovery.Message{
+		Kind: recovery.DeliveryPasswordChanged, Medium: recovery.Email, To: "alice@example.com", Username: "alice",
+		Subject: "Your password was changed", Text: "Your password was changed.\n",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Contains(out, "Code:") || !strings.Contains(out, "Kind:     password_changed") {
+		t.Errorf("notice printed as:\n%s", out)
+	}
+}
+
 func TestSendWritesWholeMessages(t *testing.T) {
 	var buf bytes.Buffer
 	s := writersender.New(&buf)

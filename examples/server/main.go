@@ -124,8 +124,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	announce(o, a, stderr, log)
-	log.Info("ready", "addr", ln.Addr().String(), "store", o.store, "pool", a.seed.UserPoolID, "dev_mode", o.dev())
+	// Before "ready", which tests and scripts wait for.
 	announcePages(o, ln.Addr().String(), log)
+	log.Info("ready", "addr", ln.Addr().String(), "store", o.store, "pool", a.seed.UserPoolID, "dev_mode", o.dev())
 	return serve(ctx, newHTTPServer(o, a.routes(o.pages), log), ln, o.shutdownGrace, log)
 }
 
