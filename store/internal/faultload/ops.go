@@ -79,7 +79,9 @@ type faultSender struct{ capture *capturesender.Sender }
 
 // Send captures m, whatever the request's deadline.
 func (s faultSender) Send(ctx context.Context, m recovery.Message) error {
-	if op, ok := ctx.Value(opKey{}).(*faultOp); ok {
+	// A Confirm's password-changed notice carries no code, and must not
+	// overwrite the code that Confirm submitted.
+	if op, ok := ctx.Value(opKey{}).(*faultOp); ok && m.Kind == recovery.DeliveryCode {
 		op.code = m.Code // same goroutine: the engine sends synchronously
 	}
 	// Never fail for the request's deadline: a code the store issued is
