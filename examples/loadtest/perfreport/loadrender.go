@@ -91,9 +91,10 @@ func renderBurst(runs []runsummary.Run) string {
 		}
 		rows = append(rows, []string{storeNames[r.Store], queueName(r), num(fp.OpsPerSec), delivered, last, cpu})
 	}
-	return fmt.Sprintf("**Durable delivery under a burst** (`go run ./examples/loadtest -n %d -c %d -confirm=false -store postgres|redis -queue auto|async`): "+
-		"%s ForgotPassword requests for existing users at concurrency %d, real mail to the SMTP sink (pooled SMTP connections), then up to a minute for the mail to arrive; "+
-		"one run each. Server CPU is the spawned server's, over the requests and their mail, per request.\n\n", n, c, num(float64(n)), c) +
+	return fmt.Sprintf("**Durable delivery under a burst** (`go run ./examples/loadtest -n %d -users %d -c %d -confirm=false -store postgres|redis -queue auto|async`): "+
+		"%s ForgotPassword requests at concurrency %d, each for a different existing user (a delivery that waited more than 5 s behind a newer code of its user "+
+		"would be dropped as superseded, by design), real mail to the SMTP sink (pooled SMTP connections), then up to a minute for the mail to arrive; "+
+		"one run each. Server CPU is the spawned server's, over the requests and their mail, per request.\n\n", n, n, c, num(float64(n)), c) +
 		table([]string{"store", "queue", "requests/s", "mail delivered", "last mail after the run", "server CPU per request"}, "llrrrr", rows) +
 		errorNotes(runs)
 }

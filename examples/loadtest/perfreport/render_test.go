@@ -31,7 +31,7 @@ func TestRenderBurstLostMail(t *testing.T) {
 		"| Redis | asyncsender | 0 | **8,864** | (1,136 never sent) | – |",
 		"| Postgres | River | 0 | – | – | – |",
 		"Postgres River: the run failed: 3 operations failed",
-		"10,000 ForgotPassword requests for existing users at concurrency 32",
+		"10,000 ForgotPassword requests at concurrency 32, each for a different existing user",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
