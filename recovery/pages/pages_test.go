@@ -409,3 +409,21 @@ func (l *recordingLimiter) saw(key string) bool {
 	}
 	return false
 }
+
+// BenchmarkResetPage measures serving the reset form from a link (the
+// README's per-page CPU figure): language, policy rules, template, headers.
+func BenchmarkResetPage(b *testing.B) {
+	k := testkit.New(b)
+	h, err := pages.New(k.Engine, pages.Options{ClientID: testkit.Client})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/recover/reset?lang=de&username=alice&code=123456", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
