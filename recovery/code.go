@@ -50,6 +50,7 @@ var randomBuffers = sync.Pool{New: func() any { return new([32]byte) }}
 // never be confused.
 const (
 	labelCode      = "recoverykit/code/v1"
+	labelCodePool  = "recoverykit/code-pool/v1" // bound to the user by BoundCode
 	labelPseudonym = "recoverykit/pseudonym/v1"
 	labelSimulated = "recoverykit/simulated/v1"
 	labelDerive    = "recoverykit/pseudonym-key/v1"

@@ -201,13 +201,16 @@ func (e *Engine) restore(ctx context.Context, sub, key string, cands []KeyedHash
 // hashes that cannot match) and makes the one Check call. It returns the
 // candidates too, for a later Restore.
 func (e *Engine) checkCode(ctx context.Context, c *call, key, code string, usable, consume bool) (Outcome, []KeyedHash, error) {
-	label := labelCode
+	label, poolLabel := labelCode, labelCodePool
 	if !usable {
-		label = labelUnusableCheck
+		label, poolLabel = labelUnusableCheck, labelUnusableCheck
 	}
-	cands := make([]KeyedHash, len(e.keys))
-	for i, k := range e.keys {
-		cands[i] = k.hash(label, e.pool, key, code)
+	// Each key's hash as the engine binds it, and as a CodeIssuingFinder
+	// does (always, so codes it issued stay usable when the engine stops
+	// using it).
+	cands := make([]KeyedHash, 0, 2*len(e.keys))
+	for _, k := range e.keys {
+		cands = append(cands, k.hash(label, e.pool, key, code), BoundCode(k.poolCode(poolLabel, e.pool, code), key))
 	}
 	out, err := e.codes.Check(ctx, CheckParams{Pool: e.pool, UserKey: key, Candidates: cands, Consume: consume, Now: c.now, Limits: e.limits})
 	if err != nil {

@@ -122,4 +122,15 @@
 // back (PasswordHashReader), shows the change was applied and only its
 // reply was lost: then the reset succeeded. One code never sets two
 // passwords.
+//
+// # One round trip
+//
+// A UserStore in the CodeStore's database can find the user and issue the
+// code in one statement (CodeIssuingFinder: pgxstore's user stores with
+// their code store). The store then judges, in that statement, whether
+// the user may be sent a code, by the rule FindIssueParams states; the
+// engine judges again from the user returned and answers an internal
+// error, revoking the code, if the two differ. Such a code's hash is bound
+// to the pool by the engine and to the user by the store (BoundCode), so a
+// hash copied into another user's record does not match there either.
 package recovery

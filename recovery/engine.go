@@ -20,6 +20,8 @@ type Engine struct {
 	creator    UserCreator         // nil unless Users implements it
 	history    PasswordHistory     // nil unless Users implements it
 	atomicSet  CodeConsumingSetter // nil unless Users implements it for Codes
+	findIssuer CodeIssuingFinder   // nil unless Users implements it for Codes and the engine may use it
+	media      []DeliveryMedium    // the media of mechanisms, in order
 	readBack   PasswordHashReader  // nil unless Users implements it
 	codes      CodeStore
 	sender     Sender
@@ -145,6 +147,13 @@ func (e *Engine) detectAbilities(cfg Config) {
 	e.inspector, _ = cfg.Codes.(CodeInspector)
 	if s, ok := cfg.Users.(CodeConsumingSetter); ok && s.ConsumesCodesOf(cfg.Codes) {
 		e.atomicSet = s
+	}
+	if f, ok := cfg.Users.(CodeIssuingFinder); ok && f.IssuesCodesOf(cfg.Codes) &&
+		cfg.Hooks.UserMigration == nil && !cfg.CaseSensitive && len(e.mechanisms) > 0 {
+		e.findIssuer = f
+	}
+	for _, m := range e.mechanisms {
+		e.media = append(e.media, mechanismMedium(m))
 	}
 	if l, ok := e.hasher.(PasswordLengthLimiter); ok {
 		e.maxPwBytes = l.MaxPasswordBytes()

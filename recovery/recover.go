@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,14 +18,7 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 	}
 	hide := !client.RevealUserExistence
 	folded := FoldIdentifier(req.Username)
-	t, err := e.target(ctx, c, req, folded, hide)
-	if err != nil {
-		return CodeDeliveryDetails{}, err
-	}
-	// Every path from here makes the same single Issue call, so a simulated
-	// answer costs the store what a real one does and hits the budget at
-	// the same point.
-	code, hash, err := e.issue(ctx, c, t)
+	t, code, hash, err := e.targetIssued(ctx, c, req, folded, hide)
 	if err != nil {
 		return CodeDeliveryDetails{}, err
 	}
@@ -49,6 +41,22 @@ func (e *Engine) recover(ctx context.Context, c *call, req *RecoverRequest) (Cod
 		return CodeDeliveryDetails{}, err
 	}
 	return answer, nil
+}
+
+// targetIssued finds who a Recover charges and issues the code: in one
+// store call with a CodeIssuingFinder, else by target and then issue.
+// Every path makes the same single Issue call, so a simulated answer costs
+// the store what a real one does and hits the budget at the same point.
+func (e *Engine) targetIssued(ctx context.Context, c *call, req *RecoverRequest, folded string, hide bool) (target, string, KeyedHash, error) {
+	if e.findIssuer != nil {
+		return e.findIssuing(ctx, c, req, folded, hide)
+	}
+	t, err := e.target(ctx, c, req, folded, hide)
+	if err != nil {
+		return t, "", KeyedHash{}, err
+	}
+	code, hash, err := e.issue(ctx, c, t)
+	return t, code, hash, err
 }
 
 // target is who a Recover charges and where the code goes.
@@ -111,18 +119,13 @@ func (e *Engine) issue(ctx context.Context, c *call, t target) (string, KeyedHas
 		Pool: e.pool, UserKey: t.key, Code: hash,
 		ExpiresAt: c.now.Add(e.policy.CodeLifetime), Now: c.now, Limits: e.limits,
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return "", KeyedHash{}, internalError(fmt.Errorf("code store: %w", err))
-	case out == OutcomeOK:
-		return code, hash, nil
-	case out == OutcomeLimitExceeded, out == OutcomeLocked:
-		// ForgotPassword has no TooManyFailedAttemptsException in Cognito's
-		// API model (SDKs could not decode it as a typed error): a locked
-		// user is told the attempt limit is exceeded, which is true.
-		return "", KeyedHash{}, ErrLimitExceeded
 	}
-	return "", KeyedHash{}, internalError(fmt.Errorf("code store: %T.Issue answered %v", e.codes, out))
+	if err := e.issued(e.codes, out); err != nil {
+		return "", KeyedHash{}, err
+	}
+	return code, hash, nil
 }
 
 // dispatch hands a real user's code to delivery: to the outbox for a
@@ -143,11 +146,7 @@ func (e *Engine) dispatch(ctx context.Context, c *call, req *RecoverRequest, t t
 	}
 	if err := e.Deliver(ctx, d); err != nil {
 		e.observe(ctx, c, EventDeliveryFailed, err)
-		if rerr := e.codes.Revoke(ctx, e.pool, t.key, hash); rerr != nil {
-			// The code was never delivered, so nobody knows it; it expires.
-			e.logLimited(ctx, slog.LevelError, "recovery: revoking an undelivered code failed", "",
-				slog.String("pool", e.pool), slog.String("sub", t.user.Sub), slog.String("error", rerr.Error()))
-		}
+		e.revokeUndelivered(ctx, t.key, hash)
 		return err
 	}
 	return nil

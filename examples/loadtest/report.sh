@@ -104,7 +104,7 @@ echo "load: $(uptime)"
 step "engine on the memory stores" memory.txt \
   go test -run '^$' -bench . -benchmem "${memflags[@]}" ./recovery/
 step "Postgres: Go benchmarks" pgx.txt \
-  sh -c "cd store/pgxstore && exec go test -run '^\$' -bench 'Benchmark(Recover|Confirm|CodeStore)\$' -benchmem -benchtime $pgxtime ."
+  sh -c "cd store/pgxstore && exec go test -run '^\$' -bench 'Benchmark(Recover|RecoverOwnUserStore|Confirm|CodeStore)\$' -benchmem -benchtime $pgxtime ."
 step "Postgres: next to pgbench's floor, interleaved" compare.txt \
   sh -c "cd store/pgxstore && exec sh testdata/compare.sh \"\$RECOVERY_TEST_POSTGRES\" $rounds $cmpsecs"
 step "Redis: next to redis-benchmark's floor, interleaved" redis.txt \

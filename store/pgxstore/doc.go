@@ -77,7 +77,11 @@
 // whose time does not depend on where two hashes differ. pgx prepares each
 // statement once per connection and then sends it in a single round trip.
 // Limiter.Allow, Revoke, FindUser, SetPassword, CreateUser and UpsertUser
-// are one statement each too.
+// are one statement each too. A user store made by WithCodeStore also
+// finds the user and issues the code in one statement
+// (recovery.CodeIssuingFinder: the find query and recovery_issue, with the
+// rule of recovery.FindIssueParams in SQL), so ForgotPassword is one round
+// trip; without it, the lookup and the issue are two.
 //
 // With PgBouncer in transaction mode, set the pool's
 // ConnConfig.DefaultQueryExecMode to pgx.QueryExecModeExec or

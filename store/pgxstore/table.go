@@ -80,6 +80,7 @@ type TableUserStore struct {
 	stored    string
 	codes     *CodeStore // with WithCodeStore
 	consuming string     // with WithCodeStore
+	findIssue string     // with WithCodeStore: find and recovery_issue
 	reset     string
 }
 

@@ -117,6 +117,7 @@ func (s *TableUserStore) WithCodeStore(codes *CodeStore) *TableUserStore {
 	}
 	codesTable := qualifier(codes.schema) + "recovery_codes"
 	c.codes = codes
+	c.findIssue = findIssueSQL(s.find, tableRowColumns, tableRowOut, eligibleTableRow, len(s.findArgs(recovery.UserQuery{}))+1, codes.schema)
 	c.set = fmt.Sprintf(`WITH u AS (%s), c AS (
 		UPDATE %s SET used = true WHERE pool = $%d AND user_key = $%d AND NOT used AND EXISTS (SELECT FROM u))
 		SELECT 1 FROM u`, s.update(1, ""), codesTable, len(s.changeArgs(recovery.PasswordChange{}))+1, len(s.changeArgs(recovery.PasswordChange{}))+2)
@@ -130,47 +131,97 @@ func (s *TableUserStore) WithCodeStore(codes *CodeStore) *TableUserStore {
 
 // FindUser implements recovery.UserStore with one statement.
 func (s *TableUserStore) FindUser(ctx context.Context, _ string, q recovery.UserQuery) (recovery.User, error) {
-	args := []any{q.Key}
-	if s.t.FindBySub {
-		args = append(args, s.subParam(q.Key))
-	}
-	var (
-		rank                                   int
-		sub                                    string
-		username, email, phone, status, locale *string
-		emailVerified, phoneVerified, enabled  bool
-	)
-	err := queryRow(ctx, s.db, s.find, args, &rank, &sub, &username, &email, &emailVerified, &phone, &phoneVerified, &enabled, &status, &locale)
+	var r tableRow
+	err := queryRow(ctx, s.db, s.find, s.findArgs(q), r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return recovery.User{}, recovery.ErrUserNotFound
 	}
 	if err != nil {
 		return recovery.User{}, interpretError(ctx, "FindUser", err)
 	}
-	u := recovery.User{Sub: sub, Disabled: !enabled, Status: recovery.StatusConfirmed, Attributes: map[string]string{}}
-	if username != nil {
-		u.Username = *username
-	} else {
-		u.Username = sub
+	return r.user(), nil
+}
+
+func (s *TableUserStore) findArgs(q recovery.UserQuery) []any {
+	if s.t.FindBySub {
+		return []any{q.Key, s.subParam(q.Key)}
 	}
-	if status != nil && *status != "" {
-		u.Status = recovery.UserStatus(*status)
+	return []any{q.Key}
+}
+
+// tableRow is a row of findSQL.
+type tableRow struct {
+	rank                                   int32
+	sub                                    string
+	username, email, phone, status, locale *string
+	emailVerified, phoneVerified, enabled  bool
+}
+
+// tableRowColumns names the columns of findSQL, in order, and tableRowOut
+// is each as FindUserIssuing answers it (see foundUserOut).
+var (
+	tableRowColumns = []string{"rank", "sub", "username", "email", "email_verified", "phone",
+		"phone_verified", "enabled", "status", "locale"}
+	tableRowOut = []string{"coalesce(f.rank, 0)", "coalesce(f.sub, '')", "f.username", "f.email",
+		"coalesce(f.email_verified, false)", "f.phone", "coalesce(f.phone_verified, false)",
+		"coalesce(f.enabled, false)", "f.status", "f.locale"}
+)
+
+func (r *tableRow) dest() []any {
+	return []any{&r.rank, &r.sub, &r.username, &r.email, &r.emailVerified, &r.phone, &r.phoneVerified,
+		&r.enabled, &r.status, &r.locale}
+}
+
+func (r *tableRow) user() recovery.User {
+	u := recovery.User{Sub: r.sub, Username: r.sub, Disabled: !r.enabled, Status: recovery.StatusConfirmed, Attributes: map[string]string{}}
+	if r.username != nil {
+		u.Username = *r.username
+	}
+	if r.status != nil && *r.status != "" {
+		u.Status = recovery.UserStatus(*r.status)
 	}
 	set := func(attr string, v *string) {
 		if v != nil && *v != "" {
 			u.Attributes[attr] = *v
 		}
 	}
-	set(recovery.AttrEmail, email)
-	set(recovery.AttrPhoneNumber, phone)
-	set(recovery.AttrLocale, locale)
-	if email != nil {
-		u.Attributes[recovery.AttrEmailVerified] = fmt.Sprint(emailVerified)
+	set(recovery.AttrEmail, r.email)
+	set(recovery.AttrPhoneNumber, r.phone)
+	set(recovery.AttrLocale, r.locale)
+	if r.email != nil {
+		u.Attributes[recovery.AttrEmailVerified] = fmt.Sprint(r.emailVerified)
 	}
-	if phone != nil {
-		u.Attributes[recovery.AttrPhoneNumberVerified] = fmt.Sprint(phoneVerified)
+	if r.phone != nil {
+		u.Attributes[recovery.AttrPhoneNumberVerified] = fmt.Sprint(r.phoneVerified)
 	}
-	return u, nil
+	return u
+}
+
+// eligibleTableRow is recovery.FindIssueParams' rule over a row of
+// findSQL (the table has no MFA columns).
+const eligibleTableRow = `f.enabled AND coalesce(f.status, '') IN ('CONFIRMED', 'RESET_REQUIRED', '') AND (
+	('EMAIL' = ANY($media) AND coalesce(f.email, '') <> '' AND f.email_verified) OR
+	('SMS' = ANY($media) AND coalesce(f.phone, '') <> '' AND f.phone_verified))`
+
+// IssuesCodesOf implements recovery.CodeIssuingFinder: true for the code
+// store given to WithCodeStore.
+func (s *TableUserStore) IssuesCodesOf(codes recovery.CodeStore) bool {
+	return s.ConsumesCodesOf(codes)
+}
+
+// FindUserIssuing implements recovery.CodeIssuingFinder with one
+// statement: FindUser's and recovery_issue, so ForgotPassword costs one
+// round trip.
+func (s *TableUserStore) FindUserIssuing(ctx context.Context, pool string, q recovery.UserQuery, p recovery.FindIssueParams) (recovery.FoundIssue, error) {
+	if s.codes == nil {
+		return recovery.FoundIssue{}, errors.New("pgxstore: FindUserIssuing needs a store made by WithCodeStore")
+	}
+	var r tableRow
+	res, ok, err := findIssue(ctx, s.db, s.findIssue, append(s.findArgs(q), issueArgs(pool, p)...), r.dest()...)
+	if ok && r.sub != "" {
+		res.Found, res.User = true, r.user()
+	}
+	return res, err
 }
 
 // SetPassword implements recovery.UserStore with one statement (with

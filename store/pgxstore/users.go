@@ -67,6 +67,7 @@ type UserStore struct {
 	withCodes    bool       // setPassword also invalidates codes: it takes $5
 	codes        *CodeStore // with withCodes: the code store whose rows it touches
 	setConsuming string     // with withCodes: user_set_password_consuming.sql
+	findIssue    string     // with withCodes: user_find.sql and recovery_issue
 	find         string
 	passwordHash string
 	storedHash   string
@@ -110,6 +111,7 @@ func (s *UserStore) WithCodeStore(codes *CodeStore) *UserStore {
 	if codes != nil {
 		c.setPassword = queryWith("user_set_password_codes", schemaMarker, s.schema, codesSchemaMarker, codes.schema)
 		c.setConsuming = queryWith("user_set_password_consuming", schemaMarker, s.schema, codesSchemaMarker, codes.schema)
+		c.findIssue = findIssueSQL(s.find, foundUserColumns, foundUserOut, eligibleUser, 3, codes.schema)
 		c.withCodes = true
 		c.codes = codes
 	}
@@ -148,45 +150,92 @@ func (s *UserStore) FindUser(ctx context.Context, pool string, q recovery.UserQu
 		}
 		return recovery.User{}, recovery.ErrUserNotFound
 	}
-	var (
-		u                            recovery.User
-		status                       string
-		email, phone, preferred      *string
-		emailVerified, phoneVerified bool
-		enabled                      bool
-		attrs                        map[string]string
-	)
-	err := queryRow(ctx, s.db, s.find, []any{pool, q.Key},
-		&u.Sub, &u.Username, &enabled, &status, &email, &emailVerified, &phone, &phoneVerified,
-		&preferred, &attrs, &u.SMSMFA, &u.EmailMFA)
+	var r foundUser
+	err := queryRow(ctx, s.db, s.find, []any{pool, q.Key}, r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return recovery.User{}, recovery.ErrUserNotFound
 	}
 	if err != nil {
 		return recovery.User{}, interpretError(ctx, "FindUser", err)
 	}
-	u.Disabled = !enabled
-	u.Status = recovery.UserStatus(status)
+	return r.user(), nil
+}
+
+// foundUser is a row of user_find.sql.
+type foundUser struct {
+	sub, username, status                 string
+	email, phone, preferred               *string
+	enabled, emailVerified, phoneVerified bool
+	smsMFA, emailMFA                      bool
+	attrs                                 map[string]string
+}
+
+// foundUserColumns names the columns of user_find.sql, in order, and
+// foundUserOut is each as FindUserIssuing answers it: coalesced where no
+// user found would answer NULL to a scan target that cannot hold it.
+var (
+	foundUserColumns = []string{"sub", "username", "enabled", "status", "email", "email_verified",
+		"phone_number", "phone_number_verified", "preferred_username", "attributes", "sms_mfa", "email_mfa"}
+	foundUserOut = []string{"coalesce(f.sub, '')", "coalesce(f.username, '')", "coalesce(f.enabled, false)",
+		"coalesce(f.status, '')", "f.email", "coalesce(f.email_verified, false)", "f.phone_number",
+		"coalesce(f.phone_number_verified, false)", "f.preferred_username", "f.attributes",
+		"coalesce(f.sms_mfa, false)", "coalesce(f.email_mfa, false)"}
+)
+
+func (r *foundUser) dest() []any {
+	return []any{&r.sub, &r.username, &r.enabled, &r.status, &r.email, &r.emailVerified, &r.phone,
+		&r.phoneVerified, &r.preferred, &r.attrs, &r.smsMFA, &r.emailMFA}
+}
+
+func (r *foundUser) user() recovery.User {
+	u := recovery.User{Sub: r.sub, Username: r.username, Disabled: !r.enabled,
+		Status: recovery.UserStatus(r.status), SMSMFA: r.smsMFA, EmailMFA: r.emailMFA}
+	attrs := r.attrs
 	if attrs == nil {
 		attrs = make(map[string]string, 6)
 	}
-	if email != nil {
-		attrs[recovery.AttrEmail] = *email
+	if r.email != nil {
+		attrs[recovery.AttrEmail] = *r.email
 	}
-	if email != nil || emailVerified {
-		attrs[recovery.AttrEmailVerified] = fmt.Sprint(emailVerified)
+	if r.email != nil || r.emailVerified {
+		attrs[recovery.AttrEmailVerified] = fmt.Sprint(r.emailVerified)
 	}
-	if phone != nil {
-		attrs[recovery.AttrPhoneNumber] = *phone
+	if r.phone != nil {
+		attrs[recovery.AttrPhoneNumber] = *r.phone
 	}
-	if phone != nil || phoneVerified {
-		attrs[recovery.AttrPhoneNumberVerified] = fmt.Sprint(phoneVerified)
+	if r.phone != nil || r.phoneVerified {
+		attrs[recovery.AttrPhoneNumberVerified] = fmt.Sprint(r.phoneVerified)
 	}
-	if preferred != nil {
-		attrs[recovery.AttrPreferredUsername] = *preferred
+	if r.preferred != nil {
+		attrs[recovery.AttrPreferredUsername] = *r.preferred
 	}
 	u.Attributes = attrs
-	return u, nil
+	return u
+}
+
+// eligibleUser is recovery.FindIssueParams' rule over a row of
+// user_find.sql.
+const eligibleUser = `f.enabled AND f.status IN ('CONFIRMED', 'RESET_REQUIRED', '') AND (
+	('EMAIL' = ANY($media) AND coalesce(f.email, '') <> '' AND f.email_verified AND NOT f.email_mfa) OR
+	('SMS' = ANY($media) AND coalesce(f.phone_number, '') <> '' AND f.phone_number_verified AND NOT f.sms_mfa))`
+
+// IssuesCodesOf implements recovery.CodeIssuingFinder: true for the code
+// store given to WithCodeStore.
+func (s *UserStore) IssuesCodesOf(codes recovery.CodeStore) bool { return s.ConsumesCodesOf(codes) }
+
+// FindUserIssuing implements recovery.CodeIssuingFinder with one
+// statement: user_find.sql and recovery_issue, so ForgotPassword costs one
+// round trip.
+func (s *UserStore) FindUserIssuing(ctx context.Context, pool string, q recovery.UserQuery, p recovery.FindIssueParams) (recovery.FoundIssue, error) {
+	if !s.withCodes {
+		return recovery.FoundIssue{}, errors.New("pgxstore: FindUserIssuing needs a user store made by WithCodeStore")
+	}
+	var r foundUser
+	res, ok, err := findIssue(ctx, s.db, s.findIssue, append([]any{pool, q.Key}, issueArgs(pool, p)...), r.dest()...)
+	if ok && r.sub != "" {
+		res.Found, res.User = true, r.user()
+	}
+	return res, err
 }
 
 // PasswordHash returns the current password hash of the user an identifier

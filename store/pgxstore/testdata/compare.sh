@@ -37,7 +37,7 @@ for r in $(seq "$rounds"); do
 		simple=$(pgb "$c" "$j" simple)
 		issue=$(gob "CodeStore/Issue/$mode\$")
 		floor=$(gob "UpsertFloor/$mode\$")
-		recover=$(gob "Recover/$mode\$")
+		recover=$(gob "^BenchmarkRecover\$/^$mode\$")
 		prep=$(pgb "$c" "$j" prepared)
 		echo "$r $c $simple $prep $floor $issue $recover" | awk '{
 			printf "%-5s %-4s %8s %8s %8s %8s %8s | %8.0f%% %8.0f%% %8.0f%%\n", $1, $2, $3, $4, $5, $6, $7, 100*$6/$3, 100*$7/$3, 100*$6/$5 }' | tee -a "$out"
