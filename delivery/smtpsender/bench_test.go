@@ -25,11 +25,13 @@ var benchWorkers = []int{1, 16}
 
 // BenchmarkSend measures the Sender at 1 and 16 concurrent callers, with
 // MaxConnections at the number of workers as the floor has a connection
-// per worker; and at 16 workers with the default MaxConnections.
+// per worker; at 16 workers with the default MaxConnections; and, as
+// nopipelining, with DisablePipelining (the sink offers PIPELINING, which
+// the floor's net/smtp does not use).
 func BenchmarkSend(b *testing.B) {
-	run := func(b *testing.B, workers, conns int) {
+	run := func(b *testing.B, workers, conns int, noPipelining bool) {
 		ts := startServer(b, serverOptions{discard: true})
-		s := newBenchSender(b, ts, conns)
+		s := newBenchSender(b, ts, conns, noPipelining)
 		m := message()
 		runWorkers(b, workers, func(int) func() error {
 			return func() error { return s.Send(context.Background(), m) }
@@ -39,9 +41,12 @@ func BenchmarkSend(b *testing.B) {
 		}
 	}
 	for _, w := range benchWorkers {
-		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) { run(b, w, w) })
+		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) { run(b, w, w, false) })
 	}
-	b.Run("workers=16,maxconns=default", func(b *testing.B) { run(b, 16, 0) })
+	b.Run("workers=16,maxconns=default", func(b *testing.B) { run(b, 16, 0, false) })
+	for _, w := range benchWorkers {
+		b.Run("workers="+strconv.Itoa(w)+",nopipelining", func(b *testing.B) { run(b, w, w, true) })
+	}
 }
 
 // BenchmarkSendFloor is the floor BenchmarkSend is measured against: the
@@ -117,12 +122,12 @@ func renderedMessage(b *testing.B) []byte {
 	return buf.Bytes()
 }
 
-func newBenchSender(b *testing.B, ts *testServer, conns int) *smtpsender.Sender {
+func newBenchSender(b *testing.B, ts *testServer, conns int, noPipelining bool) *smtpsender.Sender {
 	s, err := smtpsender.New(smtpsender.Config{
 		Host: ts.host, Port: ts.port, TLS: smtpsender.NoTLS,
 		From: "no-reply@example.com", FromName: "Sécurité Compte",
 		ReplyTo: "support@example.com", Now: func() time.Time { return fixedNow },
-		MaxConnections: conns,
+		MaxConnections: conns, DisablePipelining: noPipelining,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -148,6 +148,12 @@ type Config struct {
 
 	// Now is the clock for the Date header. Default time.Now.
 	Now func() time.Time
+
+	// DisablePipelining sends MAIL, RCPT and DATA one at a time, each
+	// waiting for its reply, even to a server that offers PIPELINING (RFC
+	// 2920), for a server that offers it and mishandles it. By default
+	// they go in one write: two round trips per message instead of four.
+	DisablePipelining bool
 }
 
 // validate fills the defaults and reports every problem, each saying what

@@ -23,6 +23,13 @@ type conn struct {
 	nc   *ctxConn  // the TCP connection under sc, and under TLS if any
 	sent int       // messages the server accepted on it
 	idle time.Time // when it was last returned to the pool
+	// pipelining: the server offers PIPELINING (RFC 2920), so MAIL, RCPT
+	// and DATA go in one write; mailParams are MAIL FROM's parameters.
+	pipelining bool
+	mailParams string
+	// dirty: the server's transaction state is unknown (it accepted DATA
+	// after refusing MAIL or RCPT), so not even QUIT may be sent.
+	dirty bool
 }
 
 // pool holds the idle connections and bounds the open ones.
@@ -201,7 +208,23 @@ func (s *Sender) dial(ctx context.Context) (*conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &conn{sc: sc, nc: nc}, nil
+	return s.newConn(sc, nc), nil
+}
+
+// newConn is a session on sc, pipelining when the server offers it and
+// Config allows. MAIL FROM gets the parameters go-mail's Mail would add.
+func (s *Sender) newConn(sc *smtp.Client, nc *ctxConn) *conn {
+	c := &conn{sc: sc, nc: nc}
+	if ok, _ := sc.Extension("PIPELINING"); ok && !s.cfg.DisablePipelining {
+		c.pipelining = true
+		if ok, _ := sc.Extension("8BITMIME"); ok {
+			c.mailParams += " BODY=8BITMIME"
+		}
+		if ok, _ := sc.Extension("SMTPUTF8"); ok {
+			c.mailParams += " SMTPUTF8"
+		}
+	}
+	return c
 }
 
 // deliver sends the rendered message data from the Sender to rcpt on c,
@@ -221,7 +244,7 @@ func (s *Sender) deliver(ctx context.Context, c *conn, rcpt string, data []byte)
 		} else {
 			c.nc.Close()
 		}
-	case healthy && errors.As(err, &reply):
+	case healthy && !c.dirty && errors.As(err, &reply):
 		s.quit(ctx, c)
 	default:
 		c.nc.Close()
@@ -237,6 +260,10 @@ func (c *conn) transact(timeout time.Duration, from, rcpt string, data []byte) e
 	if err := c.sc.UpdateDeadline(timeout); err != nil {
 		return &sendError{stepMail, err}
 	}
+	if c.pipelining {
+		return c.transactPipelined(from, rcpt, data)
+	}
+	from, rcpt = "<"+from+">", "<"+rcpt+">" // go-mail sends them as given
 	if err := c.sc.Mail(from); err != nil {
 		return &sendError{stepMail, err}
 	}
@@ -251,6 +278,58 @@ func (c *conn) transact(timeout time.Duration, from, rcpt string, data []byte) e
 		return &sendError{stepData, err}
 	}
 	if err := w.Close(); err != nil {
+		return &sendError{stepDataEnd, err}
+	}
+	return nil
+}
+
+// transactPipelined is transact in two round trips instead of four: MAIL,
+// RCPT and DATA in one write, their three replies, then the message and
+// its reply. Every reply is read, so that a refusal leaves the session in
+// step; the first refusal is the transaction's error, at its step.
+func (c *conn) transactPipelined(from, rcpt string, data []byte) error {
+	text := c.sc.Text
+	w := text.W
+	w.WriteString("MAIL FROM:<")
+	w.WriteString(from)
+	w.WriteString(">")
+	w.WriteString(c.mailParams)
+	w.WriteString("\r\nRCPT TO:<")
+	w.WriteString(rcpt)
+	w.WriteString(">\r\nDATA\r\n")
+	if err := w.Flush(); err != nil {
+		return &sendError{stepMail, err}
+	}
+	var first error
+	for _, r := range [...]struct {
+		step step
+		code int
+	}{{stepMail, 250}, {stepRcpt, 25}, {stepData, 354}} {
+		_, _, err := text.ReadResponse(r.code)
+		var reply *textproto.Error
+		switch {
+		case err == nil && first != nil:
+			// DATA accepted after a refusal (RFC 2920 says a server must
+			// not): the server now reads a message, and whatever we
+			// send would be one.
+			c.dirty = true
+		case err != nil && !errors.As(err, &reply):
+			return &sendError{r.step, err} // the connection broke
+		case err != nil && first == nil:
+			first = &sendError{r.step, err}
+		}
+	}
+	if first != nil {
+		return first
+	}
+	dw := text.DotWriter()
+	if _, err := dw.Write(data); err != nil {
+		return &sendError{stepData, err}
+	}
+	if err := dw.Close(); err != nil {
+		return &sendError{stepData, err}
+	}
+	if _, _, err := text.ReadResponse(250); err != nil {
 		return &sendError{stepDataEnd, err}
 	}
 	return nil
