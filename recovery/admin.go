@@ -144,7 +144,7 @@ func (e *Engine) adminReset(ctx context.Context, c *call, req *AdminResetRequest
 	// The password no longer signs in, whatever happens to the code: the
 	// user hears of it on every verified channel, after the code is queued.
 	defer e.notifyPasswordChanged(ctx, OpAdminResetUserPassword, user, "", req.ClientMetadata)
-	code, _, err := e.issue(ctx, c, target{user: user, key: UserKey(user.Sub), dest: dest})
+	code, hash, err := e.issue(ctx, c, target{user: user, key: UserKey(user.Sub), dest: dest})
 	if errors.Is(err, ErrLimitExceeded) {
 		return newError(ErrLimitExceeded, "The user's password was reset, but no code was sent: the user's attempt limit is exceeded. "+
 			"The user can request a code with ForgotPassword later.")
@@ -152,7 +152,7 @@ func (e *Engine) adminReset(ctx context.Context, c *call, req *AdminResetRequest
 	if err != nil {
 		return err
 	}
-	d, err := e.newDelivery(c, &RecoverRequest{ClientMetadata: req.ClientMetadata}, user, dest, code)
+	d, err := e.newDelivery(c, &RecoverRequest{ClientMetadata: req.ClientMetadata}, user, dest, code, hash.KeyID)
 	if err != nil {
 		return err
 	}

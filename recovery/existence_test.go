@@ -298,9 +298,20 @@ func TestSimulationKeepsToTheStoresMedia(t *testing.T) {
 }
 
 // A delivery that waited in the outbox is dropped when its code is no
-// longer current (a newer code, a completed reset), and sent when it is.
+// longer current (a newer code, a completed reset), and sent when it is;
+// codes a CodeIssuingFinder issued (bound to the user by the store) too.
 func TestSupersededDeliveryDropped(t *testing.T) {
-	e := newEnv(t)
+	t.Run("two steps", func(t *testing.T) { testSupersededDeliveryDropped(t, newEnv(t)) })
+	t.Run("finder", func(t *testing.T) {
+		e, f := newFinderEnv(t)
+		testSupersededDeliveryDropped(t, e)
+		if f.calls != 2 {
+			t.Errorf("FindUserIssuing called %d times, want 2", f.calls)
+		}
+	})
+}
+
+func testSupersededDeliveryDropped(t *testing.T, e *env) {
 	var mu sync.Mutex
 	var held []recovery.Delivery
 	e.cfg.Outbox = &holdingOutbox{put: func(x recovery.Delivery) { mu.Lock(); held = append(held, x); mu.Unlock() }}

@@ -143,3 +143,24 @@ func TestCodeIssuingFinderNotUsed(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// An abandoned delivery's code, issued by a CodeIssuingFinder, is revoked
+// like any other: nobody received it.
+func TestCodeIssuingFinderAbandon(t *testing.T) {
+	var held []recovery.Delivery
+	e, _ := newFinderEnv(t)
+	e.cfg.Outbox = &holdingOutbox{put: func(d recovery.Delivery) { held = append(held, d) }}
+	eng, err := recovery.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.alice()
+	if _, err := eng.Recover(e.ctx, recovery.RecoverRequest{ClientID: "quiet", Username: "alice"}); err != nil || len(held) != 1 {
+		t.Fatalf("Recover: %v, %d deliveries held", err, len(held))
+	}
+	eng.Abandon(e.ctx, held[0], errors.New("gave up"))
+	err = eng.Confirm(e.ctx, recovery.ConfirmRequest{ClientID: "quiet", Username: "alice", ConfirmationCode: held[0].Code, Password: "N3w-passw0rd!"})
+	if !errors.Is(err, recovery.ErrExpiredCode) {
+		t.Fatalf("Confirm with an abandoned delivery's code: %v, want ExpiredCodeException", err)
+	}
+}

@@ -98,8 +98,11 @@ func (e *Engine) superseded(ctx context.Context, d Delivery) bool {
 func (e *Engine) deliveryHash(d Delivery) (KeyedHash, bool) {
 	key := UserKey(d.Sub)
 	for _, k := range e.keys {
-		if k.id == d.KeyID {
+		switch d.KeyID {
+		case k.id:
 			return k.hash(labelCode, e.pool, key, d.Code), true
+		case boundKeyID(k.id): // issued by a CodeIssuingFinder
+			return BoundCode(k.poolCode(labelCodePool, e.pool, d.Code), key), true
 		}
 	}
 	return KeyedHash{}, false
@@ -136,15 +139,16 @@ func (e *Engine) undelivered(ctx context.Context, d Delivery, err error) {
 	e.observeDelivery(ctx, d, EventDeliveryFailed, err)
 }
 
-// newDelivery is what Recover hands to delivery for a user who gets a code.
-func (e *Engine) newDelivery(c *call, req *RecoverRequest, u User, dest destination, code string) (Delivery, error) {
+// newDelivery is what Recover hands to delivery for a user who gets a
+// code; keyID is the key ID of the code's stored hash.
+func (e *Engine) newDelivery(c *call, req *RecoverRequest, u User, dest destination, code, keyID string) (Delivery, error) {
 	id, err := newMessageID(e.rand)
 	if err != nil {
 		return Delivery{}, internalError(err)
 	}
 	return Delivery{
 		ID: id, Pool: e.pool, ClientID: req.ClientID, Medium: dest.medium, To: dest.to,
-		Username: u.Username, Sub: u.Sub, Attributes: u.Attributes, Code: code, KeyID: e.keys[0].id,
+		Username: u.Username, Sub: u.Sub, Attributes: u.Attributes, Code: code, KeyID: keyID,
 		IssuedAt: c.now, ExpiresAt: c.now.Add(e.policy.CodeLifetime), ClientMetadata: req.ClientMetadata,
 	}, nil
 }

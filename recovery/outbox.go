@@ -32,8 +32,10 @@ type Delivery struct {
 	Attributes map[string]string
 	// Code is the confirmation code.
 	Code string
-	// KeyID names the key that hashed the code, so that the engine can
-	// revoke it if the delivery is abandoned.
+	// KeyID names the key that hashed the code (with a suffix when a
+	// CodeIssuingFinder bound it to the user), so that the engine can
+	// revoke it if the delivery is abandoned, and tell whether it is
+	// still current.
 	KeyID string
 	// IssuedAt is when the code was issued; ExpiresAt when it stops being
 	// valid. Deliver drops a delivery whose code has expired.

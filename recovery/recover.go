@@ -134,7 +134,7 @@ func (e *Engine) issue(ctx context.Context, c *call, t target) (string, KeyedHas
 // simulated one), during the request for one that reveals it (a failure is
 // the caller's error, and the undelivered code is revoked).
 func (e *Engine) dispatch(ctx context.Context, c *call, req *RecoverRequest, t target, code string, hash KeyedHash, hide bool) error {
-	d, err := e.newDelivery(c, req, t.user, t.dest, code)
+	d, err := e.newDelivery(c, req, t.user, t.dest, code, hash.KeyID)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/recoverykit/recoverykit/delivery/capturesender"
@@ -192,4 +193,52 @@ func namesOf[T any](vs []T, name func(T) string) []string {
 		out[i] = name(v)
 	}
 	return out
+}
+
+// holdingOutbox keeps deliveries for the test to deliver or abandon.
+type holdingOutbox struct{ held []recovery.Delivery }
+
+func (*holdingOutbox) Bind(recovery.Deliverer) error { return nil }
+func (o *holdingOutbox) Put(_ context.Context, d recovery.Delivery) error {
+	o.held = append(o.held, d)
+	return nil
+}
+
+// A delivery of a code issued in one statement, delivered after
+// StaleDelivery, is still found current (and sent), and one whose code a
+// newer one replaced is dropped: the engine and the store agree on the
+// bound hash.
+func TestFindIssuingDeliveries(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t, 2)
+	opts := newSchema(t, pool)
+	codes := must[*pgxstore.CodeStore](t)(pgxstore.NewCodeStore(pool, opts))
+	users := must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts)).WithCodeStore(codes)
+	seedUser(t, users, "alice")
+	clk := &clock{t: base}
+	out := &holdingOutbox{}
+	sender := capturesender.New()
+	e := must[*recovery.Engine](t)(recovery.New(recovery.Config{
+		Users: users, Codes: codes, Sender: sender, Outbox: out, Now: clk.Now,
+		Clients: []recovery.Client{{ID: "web"}}, Keys: []recovery.Key{testKey}, Hasher: insecureHasher, Logger: discardLogger,
+	}))
+	ctx := t.Context()
+	for range 2 {
+		if _, err := e.Recover(ctx, recovery.RecoverRequest{ClientID: "web", Username: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		clk.set(clk.Now().Add(time.Second), 0)
+	}
+	clk.set(clk.Now().Add(recovery.StaleDelivery), 0)
+	for _, d := range out.held {
+		if err := e.Deliver(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sender.Len(); n != 1 {
+		t.Fatalf("%d messages sent, want 1: the newer code's, not the replaced one's", n)
+	}
+	if code, _ := sender.LastCode("alice"); code != out.held[1].Code {
+		t.Fatal("the message sent holds the replaced code")
+	}
 }
