@@ -19,8 +19,9 @@ var errMalformedURL = errors.New("smtpsender: the SMTP URL is malformed: want sm
 // The scheme chooses Config.TLS: smtp is StartTLS (required), smtps is
 // ImplicitTLS. The user and password are Username and Password. Query
 // parameters set the rest: from, from_name, reply_to, tls (starttls,
-// opportunistic, implicit or none) and auth (plain, login, cram-md5 or
-// none); any other parameter is an error, so a misspelt one is not ignored.
+// opportunistic, implicit or none), auth (plain, login, cram-md5 or none)
+// and pipelining (on, the default, or off: DisablePipelining); any other
+// parameter is an error, so a misspelt one is not ignored.
 // New checks the result as it checks any Config. Errors never contain the
 // password or the URL.
 func ParseURL(raw string) (Config, error) {
@@ -95,8 +96,17 @@ func (c *Config) setQuery(q url.Values) error {
 				return fmt.Errorf("smtpsender: the SMTP URL's auth=%q is unknown: use plain, login, cram-md5 or none", v)
 			}
 			c.Auth = m
+		case "pipelining":
+			switch strings.ToLower(v) {
+			case "on":
+				c.DisablePipelining = false
+			case "off":
+				c.DisablePipelining = true
+			default:
+				return fmt.Errorf("smtpsender: the SMTP URL's pipelining=%q is unknown: use on or off", v)
+			}
 		default:
-			return fmt.Errorf("smtpsender: the SMTP URL has an unknown parameter %q: use from, from_name, reply_to, tls or auth", name)
+			return fmt.Errorf("smtpsender: the SMTP URL has an unknown parameter %q: use from, from_name, reply_to, tls, auth or pipelining", name)
 		}
 	}
 	return nil

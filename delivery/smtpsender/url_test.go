@@ -25,8 +25,11 @@ func TestParseURL(t *testing.T) {
 	if _, err := smtpsender.NewFromURL("smtp://relay.example.com?tls=none&from=a@example.com"); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("NewFromURL let plain text go to a remote host: %v", err)
 	}
-	if cfg, err := smtpsender.ParseURL("smtps://[::1]?from=a@example.com"); err != nil || cfg.TLS != smtpsender.ImplicitTLS || cfg.Host != "::1" || cfg.Port != 0 {
+	if cfg, err := smtpsender.ParseURL("smtps://[::1]?from=a@example.com"); err != nil || cfg.TLS != smtpsender.ImplicitTLS || cfg.Host != "::1" || cfg.Port != 0 || cfg.DisablePipelining {
 		t.Fatalf("smtps: %+v, %v", cfg, err)
+	}
+	if cfg, err := smtpsender.ParseURL("smtps://[::1]?from=a@example.com&pipelining=OFF"); err != nil || !cfg.DisablePipelining {
+		t.Fatalf("pipelining=OFF: %+v, %v", cfg, err)
 	}
 }
 
@@ -38,6 +41,7 @@ func TestParseURLRefusesWithoutEchoingSecrets(t *testing.T) {
 		"smtp://u:s3cret@host:99999":              "port",
 		"smtp://u:s3cret@host?form=a@example.com": `unknown parameter "form"`,
 		"smtp://u:s3cret@host?tls=maybe":          "tls=",
+		"smtp://u:s3cret@host?pipelining=no":      "pipelining=",
 		"smtp://u:s3cret@host?from=a@b&from=c@d":  "2 times",
 		"smtp://u:s3cret@host/path":               "malformed",
 		"smtp://u:s3cret@host?auth=xoauth2":       "auth=",
