@@ -113,8 +113,12 @@ step "SMTP: the pool next to net/smtp" smtp.txt \
   go test -run '^$' -bench 'BenchmarkSend' -benchmem "${smtpflags[@]}" ./delivery/smtpsender/
 
 go build -o "$out/loadtest" ./examples/loadtest
-for store in redis postgres; do
-  loadtest "http-$store" -store "$store" "${http[@]}"
+for store in memory redis postgres; do
+  users=()
+  # Each floor user takes at most 4 requests; on memory a 10 s run at
+  # c=32 makes about 140,000.
+  [ "$store" = memory ] && [ -z "$quick" ] && users=(-floor-users 48000)
+  loadtest "http-$store" -store "$store" "${http[@]}" "${users[@]}"
 done
 for store in postgres redis; do
   for queue in auto async; do

@@ -186,7 +186,7 @@ func sortRuns(runs []runsummary.Run) {
 	}
 	slices.SortStableFunc(runs, func(a, b runsummary.Run) int {
 		return cmp.Or(
-			cmp.Compare(rank(a.Store, "redis", "postgres"), rank(b.Store, "redis", "postgres")),
+			cmp.Compare(rank(a.Store, "memory", "redis", "postgres"), rank(b.Store, "memory", "redis", "postgres")),
 			cmp.Compare(rank(a.Queue, "async"), rank(b.Queue, "async")),
 			cmp.Compare(a.Queue, b.Queue))
 	})
