@@ -220,7 +220,7 @@ func benchmarkRecover(b *testing.B, shared bool) {
 // confirms them a second later.
 func BenchmarkConfirm(b *testing.B) {
 	db := newBenchDB(b)
-	const population = 20_000
+	const population = 60_000 // enough for c=16 at 5 s on a fast machine (about 7,000 ops/s)
 	names := seedUsers(b, db, population)
 	clk := &clock{}
 	capture := newCaptureEngine(b, db, clk.Now, recovery.Policy{})
