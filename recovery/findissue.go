@@ -87,8 +87,8 @@ type FoundIssue struct {
 // computes the same to check a code, since it knows the user by then. Bound
 // hashes, like the engine's own, do not match in another user's record.
 func BoundCode(code KeyedHash, userKey string) KeyedHash {
-	b := append(append(make([]byte, 0, len(code.Hash)+len(userKey)), code.Hash...), userKey...)
-	sum := sha256.Sum256(b)
+	var buf [128]byte // on the stack for ordinary user keys
+	sum := sha256.Sum256(append(append(buf[:0], code.Hash...), userKey...))
 	return KeyedHash{KeyID: code.KeyID, Hash: sum[:]}
 }
 
