@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/recoverykit/recoverykit/recovery"
+	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 	"github.com/recoverykit/recoverykit/store/memstore"
 )
 
@@ -163,4 +164,18 @@ func TestCodeIssuingFinderAbandon(t *testing.T) {
 	if !errors.Is(err, recovery.ErrExpiredCode) {
 		t.Fatalf("Confirm with an abandoned delivery's code: %v, want ExpiredCodeException", err)
 	}
+}
+
+// The fake finder keeps the ability's contract, so the engine tests above
+// test the engine against a store that does.
+func TestFinderConformance(t *testing.T) {
+	recoverytest.TestCodeIssuingFinder(t, func(t *testing.T, seed []recoverytest.Seed) (recovery.UserStore, recovery.CodeStore) {
+		f := &finder{UserStore: memstore.NewUserStore(), codes: memstore.NewCodeStore()}
+		for _, s := range seed {
+			if _, err := f.CreateUser(t.Context(), s.Pool, s.User, s.PasswordHash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return f, f.codes
+	})
 }

@@ -19,7 +19,10 @@
 //	}
 //
 // TestUserStore and TestRequestLimiter are used the same way; the factory of
-// TestUserStore also receives the users to seed the store with. Each factory
+// TestUserStore also receives the users to seed the store with, as does
+// that of TestCodeIssuingFinder, which checks a user store that finds and
+// issues in one step (recovery.CodeIssuingFinder) together with its code
+// store. Each factory
 // call must return an instance isolated from the others, here through a
 // fresh key prefix on one server.
 //

@@ -40,3 +40,19 @@ func TestLimiterConformance(t *testing.T) {
 		return must[*pgxstore.Limiter](t)(pgxstore.NewLimiter(pool, newSchema(t, pool)))
 	})
 }
+
+func TestCodeIssuingFinderConformance(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t, 8)
+	recoverytest.TestCodeIssuingFinder(t, func(t *testing.T, seed []recoverytest.Seed) (recovery.UserStore, recovery.CodeStore) {
+		opts := newSchema(t, pool)
+		codes := must[*pgxstore.CodeStore](t)(pgxstore.NewCodeStore(pool, opts))
+		s := must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts))
+		for _, u := range seed {
+			if _, err := s.UpsertUser(t.Context(), u.Pool, u.User, u.PasswordHash); err != nil {
+				t.Fatalf("seeding %q: %v", u.User.Username, err)
+			}
+		}
+		return s.WithCodeStore(codes), codes
+	})
+}
