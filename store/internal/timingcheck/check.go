@@ -127,7 +127,10 @@ type Stores func(t *testing.T) (users recovery.UserStore, codes recovery.CodeSto
 // which delivery could make a real user's answer slower than a simulated
 // one: a 20 ms mail server (SlowSender), a 20 ms custom-message hook
 // (SlowCustomMessage), and a mail server that fails every call
-// (FailingSender), each with the default outbox; each must show no leak. A control then delivers during the request
+// (FailingSender), each with the default outbox; each must show no leak
+// (a measurement that shows one is repeated once, on fresh stores, and the
+// second decides: noise seldom strikes twice, a leak always does). A
+// control then delivers during the request
 // (recovery.NewInlineOutbox) through SlowSender, and must show the leak, so
 // the check is known to be able to fail.
 func Check(t *testing.T, newStores Stores, samples int) {
@@ -152,7 +155,15 @@ func Check(t *testing.T, newStores Stores, samples int) {
 		{"FailingSender", func(c *recovery.Config) { c.Sender = FailingSender }},
 	} {
 		t.Run(v.name, func(t *testing.T) {
-			if err := run(t, samples, v.configure).Leak(); err != nil {
+			err := run(t, samples, v.configure).Leak()
+			if err != nil {
+				// A leak shows every time; a loaded machine's tail
+				// (go test runs packages side by side, -race slows
+				// everything) rarely twice running.
+				t.Logf("%v: measuring again on fresh stores", err)
+				err = run(t, samples, v.configure).Leak()
+			}
+			if err != nil {
 				t.Error(err)
 			}
 		})
