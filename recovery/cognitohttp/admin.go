@@ -93,7 +93,14 @@ const MaxSignatureAge = 15 * time.Minute
 // replayed against another operation), and compares it in constant time.
 // Serve it over TLS: like AWS, it cannot tell a replay of a captured
 // request within MaxSignatureAge from the original.
+//
+// It panics when accessKeyID or secretAccessKey is empty: a request signed
+// with an empty secret is one anybody can sign, so an unset setting must
+// stop the server, not open its admin operations.
 func StaticCredentials(accessKeyID, secretAccessKey string) AdminAuthenticator {
+	if accessKeyID == "" || secretAccessKey == "" {
+		panic("cognitohttp: StaticCredentials needs an access key ID and a secret access key; leave Options.Admin nil to refuse admin operations")
+	}
 	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey}
 	return func(r *http.Request, body []byte) error {

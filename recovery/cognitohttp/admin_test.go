@@ -178,6 +178,21 @@ func TestSDKAdminResetUserPasswordAuthentication(t *testing.T) {
 	}
 }
 
+// An empty access key or secret would accept what anybody can sign:
+// StaticCredentials refuses to make such an authenticator.
+func TestStaticCredentialsRefusesEmpty(t *testing.T) {
+	for _, c := range [][2]string{{"", ""}, {adminKeyID, ""}, {"", adminSecret}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("StaticCredentials(%q, %d-byte secret) did not panic", c[0], len(c[1]))
+				}
+			}()
+			cognitohttp.StaticCredentials(c[0], c[1])
+		}()
+	}
+}
+
 // TestSigV4Tampering signs a request as the SDK does, then changes one
 // thing at a time: each change is refused.
 func TestSigV4Tampering(t *testing.T) {
