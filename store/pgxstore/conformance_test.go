@@ -29,13 +29,7 @@ func TestUserStoreConformance(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, 8)
 	recoverytest.TestUserStore(t, func(t *testing.T, seed []recoverytest.Seed) recovery.UserStore {
-		s := must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, newSchema(t, pool)))
-		for _, u := range seed {
-			if _, err := s.UpsertUser(t.Context(), u.Pool, u.User, u.PasswordHash); err != nil {
-				t.Fatalf("seeding %q: %v", u.User.Username, err)
-			}
-		}
-		return s
+		return upserted(t, must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, newSchema(t, pool))), seed)
 	})
 }
 
@@ -53,13 +47,7 @@ func TestCodeIssuingFinderConformance(t *testing.T) {
 	recoverytest.TestCodeIssuingFinder(t, func(t *testing.T, seed []recoverytest.Seed) (recovery.UserStore, recovery.CodeStore) {
 		opts := newSchema(t, pool)
 		codes := must[*pgxstore.CodeStore](t)(pgxstore.NewCodeStore(pool, opts))
-		s := must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts))
-		for _, u := range seed {
-			if _, err := s.UpsertUser(t.Context(), u.Pool, u.User, u.PasswordHash); err != nil {
-				t.Fatalf("seeding %q: %v", u.User.Username, err)
-			}
-		}
-		return s.WithCodeStore(codes), codes
+		return upserted(t, must[*pgxstore.UserStore](t)(pgxstore.NewUserStore(pool, opts)), seed).WithCodeStore(codes), codes
 	})
 }
 
@@ -79,24 +67,40 @@ func TestTableCodeIssuingFinderConformance(t *testing.T) {
 				names[s.Pool] = pgx.Identifier{opts.Schema, "members_" + strconv.Itoa(len(tables))}.Sanitize()
 				tables[s.Pool] = membersTable(t, pool, opts.Schema, "members_"+strconv.Itoa(len(tables))).WithCodeStore(codes)
 			}
-			u := s.User
-			flag := func(name string) *bool {
-				v, ok := u.Attributes[name]
-				b := v == "true"
-				return map[bool]*bool{true: &b}[ok]
-			}
-			text := func(name string) *string {
-				v, ok := u.Attributes[name]
-				return map[bool]*string{true: &v}[ok]
-			}
-			if _, err := pool.Exec(t.Context(), `INSERT INTO `+names[s.Pool]+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				u.Sub, u.Username, text(recovery.AttrEmail), flag(recovery.AttrEmailVerified), text(recovery.AttrPhoneNumber),
-				flag(recovery.AttrPhoneNumberVerified), string(u.Status), u.Disabled, s.PasswordHash, text(recovery.AttrLocale)); err != nil {
-				t.Fatal(err)
-			}
+			insertMember(t, pool, names[s.Pool], s.User, s.PasswordHash)
 		}
 		return tables, codes
 	})
+}
+
+// upserted is s holding the seed users.
+func upserted(t *testing.T, s *pgxstore.UserStore, seed []recoverytest.Seed) *pgxstore.UserStore {
+	for _, u := range seed {
+		if _, err := s.UpsertUser(t.Context(), u.Pool, u.User, u.PasswordHash); err != nil {
+			t.Fatalf("seeding %q: %v", u.User.Username, err)
+		}
+	}
+	return s
+}
+
+// insertMember adds u to a membersTable (quoted name table): absent
+// attributes and flags are NULL.
+func insertMember(t *testing.T, pool *pgxpool.Pool, table string, u recovery.User, passwordHash string) {
+	t.Helper()
+	flag := func(name string) *bool {
+		v, ok := u.Attributes[name]
+		b := v == "true"
+		return map[bool]*bool{true: &b}[ok]
+	}
+	text := func(name string) *string {
+		v, ok := u.Attributes[name]
+		return map[bool]*string{true: &v}[ok]
+	}
+	if _, err := pool.Exec(t.Context(), `INSERT INTO `+table+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.Sub, u.Username, text(recovery.AttrEmail), flag(recovery.AttrEmailVerified), text(recovery.AttrPhoneNumber),
+		flag(recovery.AttrPhoneNumberVerified), string(u.Status), u.Disabled, passwordHash, text(recovery.AttrLocale)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // membersTable makes a table with every column a TableUserStore reads and

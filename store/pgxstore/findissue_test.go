@@ -148,13 +148,8 @@ func TestFindIssuingMatchesTwoSteps(t *testing.T) {
 				must[recovery.User](t)(users.UpsertUser(ctx, recovery.DefaultPoolID, u, "insecure-sha256$old"))
 				continue
 			}
-			verified := func(name string) bool { return u.Attributes[name] == "true" }
-			if _, err := pool.Exec(ctx, `INSERT INTO `+pgx.Identifier{opts.Schema, "members"}.Sanitize()+
-				` (id, username, email, email_verified, phone, phone_verified, status, disabled, password_hash) VALUES ($1, $2, NULLIF($3, ''), $4, NULLIF($5, ''), $6, $7, $8, 'insecure-sha256$old')`,
-				fmt.Sprintf("00000000-0000-4000-8000-%012d", i), u.Username, u.Attributes[recovery.AttrEmail], verified(recovery.AttrEmailVerified),
-				u.Attributes[recovery.AttrPhoneNumber], verified(recovery.AttrPhoneNumberVerified), string(u.Status), u.Disabled); err != nil {
-				t.Fatal(err)
-			}
+			u.Sub = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+			insertMember(t, pool, pgx.Identifier{opts.Schema, "members"}.Sanitize(), u, "insecure-sha256$old")
 		}
 		var store recovery.UserStore = users
 		if shared {
