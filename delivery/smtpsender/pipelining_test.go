@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -116,10 +117,14 @@ func (s *scripted) recorded() ([]string, []bool, int) {
 }
 
 func (s *scripted) sender(t *testing.T, disable bool) *smtpsender.Sender {
+	return s.senderFrom(t, disable, "no-reply@example.com")
+}
+
+func (s *scripted) senderFrom(t *testing.T, disable bool, from string) *smtpsender.Sender {
 	t.Helper()
 	addr := s.ln.Addr().(*net.TCPAddr)
 	snd, err := smtpsender.New(smtpsender.Config{Host: "127.0.0.1", Port: addr.Port, TLS: smtpsender.NoTLS,
-		From: "no-reply@example.com", LocalName: "client.example", DisablePipelining: disable,
+		From: from, LocalName: "client.example", DisablePipelining: disable,
 		ConnectTimeout: 5 * time.Second, SendTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +182,23 @@ func TestPipelining(t *testing.T) {
 				t.Errorf("%d transactions, want 2 (on one connection: %q)", n, lines)
 			}
 		})
+	}
+}
+
+// The envelope sender is the bare address however Config.From was
+// written (in angle brackets, with spaces around), on either path.
+func TestEnvelopeSender(t *testing.T) {
+	for _, disable := range []bool{false, true} {
+		for _, from := range []string{"<no-reply@example.com>", " no-reply@example.com "} {
+			srv := startScripted(t, []string{"PIPELINING"}, nil)
+			if err := srv.senderFrom(t, disable, from).Send(t.Context(), message()); err != nil {
+				t.Fatalf("From %q, DisablePipelining %v: %v", from, disable, err)
+			}
+			lines, _, _ := srv.recorded()
+			if !slices.Contains(lines, "MAIL FROM:<no-reply@example.com>") {
+				t.Errorf("From %q, DisablePipelining %v: commands %q, want MAIL FROM:<no-reply@example.com>", from, disable, lines)
+			}
+		}
 	}
 }
 

@@ -233,7 +233,7 @@ func (s *Sender) newConn(sc *smtp.Client, nc *ctxConn) *conn {
 // closed with QUIT when the server answered, and dropped when it did not.
 func (s *Sender) deliver(ctx context.Context, c *conn, rcpt string, data []byte) error {
 	c.nc.attach(ctx)
-	err := c.transact(s.cfg.ConnectTimeout, s.cfg.From, rcpt, data)
+	err := c.transact(s.cfg.ConnectTimeout, s.from.Address, rcpt, data) // the bare address, however From was written
 	healthy := c.nc.detach()
 	var reply *textproto.Error
 	switch {
