@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -111,7 +112,8 @@ func TestQueryFiles(t *testing.T) {
 
 // TestGenericPlans checks, on a new and unanalyzed schema, that the generic
 // plan of each statement the Go code runs on a table reaches its rows
-// through index conditions: no sequential scan, no index scan that matches
+// through index conditions: no sequential scan (but user_find.sql's decoys,
+// which read a table's first row), no index scan that matches
 // on pool alone and filters the rest. Prepared statements switch to generic
 // plans after five runs, and one made on a young table would otherwise
 // stay for the life of the connection.
@@ -161,7 +163,8 @@ func TestGenericPlans(t *testing.T) {
 		text := strings.Join(plan, "\n")
 		for _, line := range plan {
 			l := strings.TrimSpace(line)
-			if strings.Contains(l, "Seq Scan") || strings.HasPrefix(l, "Join Filter") ||
+			decoy := regexp.MustCompile(`^->  Seq Scan on recovery_\w+ decoy(_\d+)? `).MatchString(l) // user_find.sql's, one row read
+			if strings.Contains(l, "Seq Scan") && !decoy || strings.HasPrefix(l, "Join Filter") ||
 				(strings.HasPrefix(l, "Index Cond") && !strings.Contains(l, "AND")) {
 				t.Errorf("generic plan of %s on a new table: %q\n%s", q, l, text)
 				break

@@ -31,6 +31,10 @@ func verifiedExpr(col string) string {
 // user (username, sub, verified email, verified phone), so that each can
 // use its index and a username wins over another user's alias. $1 is the
 // folded key; $2, with FindBySub, the key as a sub.
+//
+// When nobody matches, the row is a decoy (last column true), the table's
+// first row, so that an unknown identifier costs the database what a known
+// one does (see user_find.sql).
 func (s *TableUserStore) findSQL() string {
 	t := s.t
 	col := func(c string) string {
@@ -64,7 +68,9 @@ func (s *TableUserStore) findSQL() string {
 	if t.Phone != "" {
 		branch(3, "t."+quote(t.Phone)+" = $1 AND "+verifiedExpr(t.PhoneVerified))
 	}
-	return "SELECT * FROM (" + strings.Join(branches, " UNION ALL ") + ") m ORDER BY rank LIMIT 1"
+	return "WITH m AS (SELECT * FROM (" + strings.Join(branches, " UNION ALL ") + ") found ORDER BY rank LIMIT 1)\n" +
+		"SELECT *, false AS decoy FROM m UNION ALL\n" +
+		"SELECT *, true FROM (SELECT 9, " + list + " FROM " + t.table() + " t LIMIT 1) decoy WHERE NOT EXISTS (SELECT FROM m)"
 }
 
 // update is the UPDATE that stores a password: $n is the sub, $n+1 the
@@ -133,7 +139,7 @@ func (s *TableUserStore) WithCodeStore(codes *CodeStore) *TableUserStore {
 func (s *TableUserStore) FindUser(ctx context.Context, _ string, q recovery.UserQuery) (recovery.User, error) {
 	var r tableRow
 	err := queryRow(ctx, s.db, s.find, s.findArgs(q), r.dest()...)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && r.decoy {
 		return recovery.User{}, recovery.ErrUserNotFound
 	}
 	if err != nil {
@@ -155,21 +161,22 @@ type tableRow struct {
 	sub                                    string
 	username, email, phone, status, locale *string
 	emailVerified, phoneVerified, enabled  bool
+	decoy                                  bool // nobody found: see findSQL
 }
 
 // tableRowColumns names the columns of findSQL, in order, and tableRowOut
 // is each as FindUserIssuing answers it (see foundUserOut).
 var (
 	tableRowColumns = []string{"rank", "sub", "username", "email", "email_verified", "phone",
-		"phone_verified", "enabled", "status", "locale"}
+		"phone_verified", "enabled", "status", "locale", "decoy"}
 	tableRowOut = []string{"coalesce(f.rank, 0)", "coalesce(f.sub, '')", "f.username", "f.email",
 		"coalesce(f.email_verified, false)", "f.phone", "coalesce(f.phone_verified, false)",
-		"coalesce(f.enabled, false)", "f.status", "f.locale"}
+		"coalesce(f.enabled, false)", "f.status", "f.locale", "coalesce(f.decoy, false)"}
 )
 
 func (r *tableRow) dest() []any {
 	return []any{&r.rank, &r.sub, &r.username, &r.email, &r.emailVerified, &r.phone, &r.phoneVerified,
-		&r.enabled, &r.status, &r.locale}
+		&r.enabled, &r.status, &r.locale, &r.decoy}
 }
 
 func (r *tableRow) user() recovery.User {
@@ -218,7 +225,7 @@ func (s *TableUserStore) FindUserIssuing(ctx context.Context, pool string, q rec
 	}
 	var r tableRow
 	res, ok, err := findIssue(ctx, s.db, s.findIssue, append(s.findArgs(q), issueArgs(pool, p)...), r.dest()...)
-	if ok && r.sub != "" {
+	if ok && r.sub != "" && !r.decoy {
 		res.Found, res.User = true, r.user()
 	}
 	return res, err

@@ -152,7 +152,7 @@ func (s *UserStore) FindUser(ctx context.Context, pool string, q recovery.UserQu
 	}
 	var r foundUser
 	err := queryRow(ctx, s.db, s.find, []any{pool, q.Key}, r.dest()...)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && r.decoy {
 		return recovery.User{}, recovery.ErrUserNotFound
 	}
 	if err != nil {
@@ -168,6 +168,7 @@ type foundUser struct {
 	enabled, emailVerified, phoneVerified bool
 	smsMFA, emailMFA                      bool
 	attrs                                 map[string]string
+	decoy                                 bool // nobody found: see user_find.sql
 }
 
 // foundUserColumns names the columns of user_find.sql, in order, and
@@ -175,16 +176,16 @@ type foundUser struct {
 // user found would answer NULL to a scan target that cannot hold it.
 var (
 	foundUserColumns = []string{"sub", "username", "enabled", "status", "email", "email_verified",
-		"phone_number", "phone_number_verified", "preferred_username", "attributes", "sms_mfa", "email_mfa"}
+		"phone_number", "phone_number_verified", "preferred_username", "attributes", "sms_mfa", "email_mfa", "decoy"}
 	foundUserOut = []string{"coalesce(f.sub, '')", "coalesce(f.username, '')", "coalesce(f.enabled, false)",
 		"coalesce(f.status, '')", "f.email", "coalesce(f.email_verified, false)", "f.phone_number",
 		"coalesce(f.phone_number_verified, false)", "f.preferred_username", "f.attributes",
-		"coalesce(f.sms_mfa, false)", "coalesce(f.email_mfa, false)"}
+		"coalesce(f.sms_mfa, false)", "coalesce(f.email_mfa, false)", "coalesce(f.decoy, false)"}
 )
 
 func (r *foundUser) dest() []any {
 	return []any{&r.sub, &r.username, &r.enabled, &r.status, &r.email, &r.emailVerified, &r.phone,
-		&r.phoneVerified, &r.preferred, &r.attrs, &r.smsMFA, &r.emailMFA}
+		&r.phoneVerified, &r.preferred, &r.attrs, &r.smsMFA, &r.emailMFA, &r.decoy}
 }
 
 func (r *foundUser) user() recovery.User {
@@ -232,7 +233,7 @@ func (s *UserStore) FindUserIssuing(ctx context.Context, pool string, q recovery
 	}
 	var r foundUser
 	res, ok, err := findIssue(ctx, s.db, s.findIssue, append([]any{pool, q.Key}, issueArgs(pool, p)...), r.dest()...)
-	if ok && r.sub != "" {
+	if ok && r.sub != "" && !r.decoy {
 		res.Found, res.User = true, r.user()
 	}
 	return res, err
