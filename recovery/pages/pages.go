@@ -25,11 +25,15 @@
 // A page's language is the lang parameter (?lang=de, carried on in the
 // forms and links) when it is en, de, fr or es; otherwise the one of those
 // the browser ranks highest in Accept-Language; otherwise
-// Options.DefaultLanguage. It is also passed to the engine as
-// ClientMetadata["locale"], which picks the message's template (see
-// delivery/locales). Errors are shown by their Cognito name only, never in
-// the engine's English wording; an InvalidPasswordException names the
-// broken rule, and the rules are listed beside the password field.
+// Options.DefaultLanguage. The language switcher links to the same page
+// in another language, filled in as it is when it was opened from a link
+// (a message's username and code stay; a POST's answer links with ?lang
+// alone, so that no code lands in a URL). The language is also passed to
+// the engine as ClientMetadata["locale"], which picks the message's
+// template (see delivery/locales). Errors are shown by their Cognito name
+// only, never in the engine's English wording; an InvalidPasswordException
+// names the broken rule, and the rules are listed beside the password
+// field.
 //
 // # Safety
 //
@@ -283,6 +287,10 @@ type view struct {
 	SignInURL string
 	// RequestURL links back to the request form.
 	RequestURL string
+	// prefill is what a GET page was filled in from its query, kept by the
+	// language switcher's links; never set from a POST, whose secrets stay
+	// out of URLs.
+	prefill url.Values
 }
 
 // newView starts the view of r, in its language.
@@ -307,9 +315,23 @@ func (v *view) link(page string, q url.Values) string {
 	return page + "?" + q.Encode()
 }
 
+// switchTo is the language switcher's link to this page in lang: the
+// same page, filled in as it is (a link from a message keeps its username
+// and code).
+func (v *view) switchTo(lang string) string {
+	q := url.Values{"lang": {lang}}
+	for k, vs := range v.prefill {
+		if len(vs) == 1 && vs[0] != "" {
+			q[k] = vs
+		}
+	}
+	return "?" + q.Encode()
+}
+
 func (h *Handler) requestForm(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
 	v.Username = r.URL.Query().Get(fieldUsername)
+	v.prefill = url.Values{fieldUsername: {v.Username}}
 	h.render(w, r, http.StatusOK, "request", v.T.RequestTitle, v)
 }
 
@@ -346,6 +368,7 @@ func (h *Handler) resetForm(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
 	q := r.URL.Query()
 	v.Username, v.Code = q.Get(fieldUsername), q.Get(fieldCode)
+	v.prefill = url.Values{fieldUsername: {v.Username}, fieldCode: {v.Code}}
 	v.Rules = rules(h.engine.PasswordPolicy(), v.T)
 	h.render(w, r, http.StatusOK, "reset", v.T.ResetTitle, v)
 }
@@ -425,7 +448,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 			p.Stylesheet = h.opts.CSSURL
 		}
 		for _, l := range languages {
-			p.Languages = append(p.Languages, Language{Tag: l.tag, Name: l.name, URL: "?lang=" + l.tag, Current: l.tag == v.Lang})
+			p.Languages = append(p.Languages, Language{Tag: l.tag, Name: l.name, URL: v.switchTo(l.tag), Current: l.tag == v.Lang})
 		}
 		err = h.layout.ExecuteTemplate(&page, "layout", p)
 	}

@@ -321,6 +321,30 @@ func TestLanguage(t *testing.T) {
 	}
 }
 
+// TestLanguageSwitcherKeepsLink: switching language on a page opened from
+// a message's link keeps what the link filled in; on a page answering a
+// POST, the switcher's links hold no code.
+func TestLanguageSwitcherKeepsLink(t *testing.T) {
+	k := testkit.New(t)
+	h := newPages(t, k, pages.Options{})
+	body := wantStatus(t, send(t, h, "GET", "/recover/reset?lang=de&username=alice&code=123456", nil), http.StatusOK)
+	if want := `href="?code=123456&amp;lang=fr&amp;username=alice"`; !strings.Contains(body, want) {
+		t.Errorf("reset form from a link: no switcher link %s in\n%s", want, body)
+	}
+	body = wantStatus(t, send(t, h, "GET", "/recover/?username=alice", nil), http.StatusOK)
+	if want := `href="?lang=es&amp;username=alice"`; !strings.Contains(body, want) {
+		t.Errorf("request form with a username: no switcher link %s in\n%s", want, body)
+	}
+	body = wantStatus(t, send(t, h, "GET", "/recover/reset", nil), http.StatusOK)
+	if want := `href="?lang=fr"`; !strings.Contains(body, want) {
+		t.Errorf("empty reset form: no switcher link %s in\n%s", want, body)
+	}
+	body = send(t, h, "POST", "/recover/reset?lang=de", url.Values{"username": {"alice"}, "code": {"654321"}, "password": {"short"}}).Body.String()
+	if strings.Contains(body, "code=654321") || !strings.Contains(body, `href="?lang=fr"`) {
+		t.Errorf("a POST's answer: the code must stay out of links, the switcher links to ?lang=fr:\n%s", body)
+	}
+}
+
 // TestTheme: the host's layout, stylesheet URL and CSS.
 func TestTheme(t *testing.T) {
 	k := testkit.New(t)
