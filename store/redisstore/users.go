@@ -104,11 +104,17 @@ func (s *UserStore) FindUser(ctx context.Context, pool string, q recovery.UserQu
 	if err != nil {
 		return recovery.User{}, wrap("FindUser", err)
 	}
-	if len(res) != 3 {
-		return recovery.User{}, fmt.Errorf("redisstore: FindUser: the script returned %d values, want 3", len(res))
+	if len(res) != 4 {
+		return recovery.User{}, fmt.Errorf("redisstore: FindUser: the script returned %d values, want 4", len(res))
 	}
+	// A decoy's record is decoded too, so that nobody found costs what
+	// somebody found does; then it is dropped.
 	var r userRecord
-	if err := json.Unmarshal([]byte(res[1]), &r); err != nil {
+	err = json.Unmarshal([]byte(res[1]), &r)
+	if res[3] != "1" {
+		return recovery.User{}, recovery.ErrUserNotFound
+	}
+	if err != nil {
 		return recovery.User{}, fmt.Errorf("redisstore: FindUser: the record of sub %s is not valid JSON: %w", res[0], err)
 	}
 	u := recovery.User{

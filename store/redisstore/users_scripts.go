@@ -6,18 +6,27 @@ import "github.com/redis/go-redis/v9"
 // "s|" and the folded sub, "a|" and a folded alias; each holds a sub.
 var (
 	// findUserScript resolves a folded key: username, then sub, then alias.
+	// It makes every lookup whether an earlier one matched or not, and when
+	// nobody matches it answers a decoy, a random user's record, so that an
+	// unknown identifier costs what a known user does (as many calls, a
+	// record sent and decoded) and its timing does not tell them apart.
 	//
 	// KEYS[1] index, KEYS[2] records, KEYS[3] status
 	// ARGV[1] the folded key
-	// Returns nil when nobody matches, else {sub, record JSON, status}.
+	// Returns {sub, record JSON, status, found}: found "1" for the user
+	// found; "0" for a decoy (status ''), which the caller must treat as
+	// nobody found and use nothing of; nil when nobody matches and the
+	// pool has no user.
 	findUserScript = redis.NewScript(`
-local sub = redis.call('HGET', KEYS[1], 'u|' .. ARGV[1])
-	or redis.call('HGET', KEYS[1], 's|' .. ARGV[1])
-	or redis.call('HGET', KEYS[1], 'a|' .. ARGV[1])
-if not sub then return false end
-local rec = redis.call('HGET', KEYS[2], sub)
-if not rec then return false end
-return {sub, rec, redis.call('HGET', KEYS[3], sub) or ''}
+local u = redis.call('HGET', KEYS[1], 'u|' .. ARGV[1])
+local s = redis.call('HGET', KEYS[1], 's|' .. ARGV[1])
+local a = redis.call('HGET', KEYS[1], 'a|' .. ARGV[1])
+local sub = u or s or a
+local rec = sub and redis.call('HGET', KEYS[2], sub)
+if rec then return {sub, rec, redis.call('HGET', KEYS[3], sub) or '', '1'} end
+local d = redis.call('HRANDFIELD', KEYS[2])
+if not d then return false end
+return {d, redis.call('HGET', KEYS[2], d), '', '0'}
 `)
 
 	// createUserScript adds a user and its index fields, or nothing.
