@@ -3,11 +3,17 @@ package riveroutbox_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/recoverykit/recoverykit/recovery"
+	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 )
 
 // benchDelivery is a real delivery or a decoy, unique by i.
@@ -44,22 +50,67 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-// BenchmarkPutParallel is Put from GOMAXPROCS goroutines on one pool.
+// BenchmarkPutParallel is Put from 1 and 16 goroutines on one pool, with
+// the transactions each Put costs (commits/op): concurrent Puts share
+// inserts.
 func BenchmarkPutParallel(b *testing.B) {
-	pool, schema := testDB(b)
-	o := newOutbox(b, pool, fastOptions(schema, 3))
-	ctx := b.Context()
-	var n atomic.Int64
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := o.Put(ctx, benchDelivery(n.Add(1), false)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	for _, c := range []int{1, 16} {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+			_, schema := testDB(b)
+			pool, commits := countingPool(b, int32(c))
+			o := newOutbox(b, pool, fastOptions(schema, 3))
+			ctx := b.Context()
+			var n atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism((c + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			commits.n.Store(0)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := o.Put(ctx, benchDelivery(n.Add(1), false)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(commits.n.Load())/float64(b.N), "commits/op")
+		})
+	}
 }
+
+// countingPool is a pool on the test database of at most maxConns
+// connections (0: pgxpool's default), closed when the test ends, and the
+// counter of its COMMITs.
+func countingPool(t testing.TB, maxConns int32) (*pgxpool.Pool, *commitCounter) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(recoverytest.RequireEnv(t, "RECOVERY_TEST_POSTGRES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commits := &commitCounter{}
+	cfg.ConnConfig.Tracer = commits
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, commits
+}
+
+// commitCounter counts the COMMITs a pool sends.
+type commitCounter struct{ n atomic.Int64 }
+
+func (c *commitCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.EqualFold(strings.TrimSpace(d.SQL), "commit") {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (c *commitCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // countingDeliverer counts Deliver calls.
 type countingDeliverer struct{ n atomic.Int64 }

@@ -61,6 +61,13 @@ func final(s rivertype.JobState) bool {
 // Put implements recovery.Outbox: it seals d and inserts it as a River
 // job, unique by d.ID. It returns an error wrapping ErrClosed after Close,
 // and the database's error when the insert fails.
+//
+// Puts that arrive while two inserts are under way wait and are inserted
+// together, in one transaction (group commit), so that under load a Put
+// costs a share of a commit; each returns once its own delivery is
+// committed, with its own outcome. A Put whose ctx ends while it waits
+// returns ctx's error and inserts nothing; once its insert has begun it
+// waits for the outcome, which is the truth either way.
 func (o *Outbox) Put(ctx context.Context, d recovery.Delivery) error {
 	return o.put(ctx, nil, d)
 }
@@ -92,7 +99,7 @@ func (o *Outbox) put(ctx context.Context, tx pgx.Tx, d recovery.Delivery) error 
 	if tx != nil {
 		res, err = o.client.InsertTx(ctx, tx, a, o.insert)
 	} else {
-		res, err = o.client.Insert(ctx, a, o.insert)
+		res, err = o.insertGrouped(ctx, river.InsertManyParams{Args: a, InsertOpts: o.insert})
 	}
 	if err != nil {
 		return fmt.Errorf("riveroutbox: inserting delivery %s: %w", d.ID, err)

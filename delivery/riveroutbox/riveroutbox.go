@@ -167,6 +167,8 @@ type Outbox struct {
 	pending map[int64]struct{} // jobs put here while bound, not yet seen finished
 
 	delays sync.Map // job ID → the wait the last failed attempt asked for
+
+	batch batcher // Puts outside a caller's transaction, inserted together
 }
 
 // ErrClosed is wrapped by Put's error after Close; it wraps
