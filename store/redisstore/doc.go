@@ -7,7 +7,9 @@
 // redis.UniversalClient is: a single node (redis.NewClient), a Sentinel
 // failover client (redis.NewFailoverClient) and a Cluster
 // (redis.NewClusterClient) all work, and so does go-redis's AutoPipeliner
-// (see Throughput).
+// (see Throughput). The user store needs Redis 6.2 or later (its lookup
+// answers an unknown identifier with a decoy record drawn by HRANDFIELD, so
+// that nobody found costs what a user found does).
 //
 // # One round trip per call
 //
