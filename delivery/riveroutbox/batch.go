@@ -27,11 +27,10 @@ const insertTimeout = 30 * time.Second
 // way together, in one transaction and one statement (group commit): a
 // Put inserts at once, alone, while fewer are; those that arrive
 // meanwhile queue, and when an insert is done the first of them inserts
-// them all; and so on.
-// Nothing waits for a batch to fill, so a lone Put costs what it did, and
-// under load a Put costs a share of one transaction instead of one of its
-// own. Each Put still returns only once its delivery is committed, with
-// its own result.
+// them all; and so on. Nothing waits for a batch to fill, so a lone Put
+// costs what it did, and under load a Put costs a share of one
+// transaction instead of one of its own. Each Put still returns only once
+// its delivery is committed, with its own result.
 type batcher struct {
 	mu      sync.Mutex
 	inserts int         // inserts under way
