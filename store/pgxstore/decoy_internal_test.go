@@ -2,8 +2,6 @@ package pgxstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/recoverykit/recoverykit/recovery"
-	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 )
 
 // TestFindReadsAsMuchForNobody: FindUser's statement reads as many pages
@@ -23,21 +20,9 @@ import (
 // known user does. (Dropping the decoy, or letting an alias that matches
 // nobody skip its primary-key probe, makes it fail.)
 func TestFindReadsAsMuchForNobody(t *testing.T) {
-	url := recoverytest.RequireEnv(t, "RECOVERY_TEST_POSTGRES")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "pgxstore_test_" + hex.EncodeToString(b[:])
-	defer conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-	if err := MigrateUsers(ctx, conn, Options{Schema: schema}); err != nil {
-		t.Fatal(err)
-	}
+	conn, schema := usersSchema(t, ctx)
 
 	// Enough users for two-level indexes, in two pools.
 	users, err := NewUserStore(conn, Options{Schema: schema})

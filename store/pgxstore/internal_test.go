@@ -118,21 +118,9 @@ func TestQueryFiles(t *testing.T) {
 // plans after five runs, and one made on a young table would otherwise
 // stay for the life of the connection.
 func TestGenericPlans(t *testing.T) {
-	url := recoverytest.RequireEnv(t, "RECOVERY_TEST_POSTGRES")
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "pgxstore_test_" + hex.EncodeToString(b[:])
-	defer conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-	if err := MigrateUsers(ctx, conn, Options{Schema: schema}); err != nil {
-		t.Fatal(err)
-	}
+	conn, schema := usersSchema(t, ctx)
 	if err := Migrate(ctx, conn, Options{Schema: schema}); err != nil {
 		t.Fatal(err)
 	}
@@ -171,4 +159,26 @@ func TestGenericPlans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// usersSchema connects to the test database (skipping the test without
+// RECOVERY_TEST_POSTGRES) and migrates the user tables into a fresh schema;
+// the schema is dropped and the connection closed when the test ends.
+func usersSchema(t *testing.T, ctx context.Context) (*pgx.Conn, string) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, recoverytest.RequireEnv(t, "RECOVERY_TEST_POSTGRES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "pgxstore_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		conn.Close(context.Background())
+	})
+	if err := MigrateUsers(ctx, conn, Options{Schema: schema}); err != nil {
+		t.Fatal(err)
+	}
+	return conn, schema
 }
