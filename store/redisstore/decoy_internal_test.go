@@ -10,11 +10,11 @@ import (
 	"github.com/recoverykit/recoverykit/recovery"
 )
 
-// TestFindAnswersDecoyForNobody: findUserScript answers an identifier that
-// matches nobody with a record all the same, marked as a decoy, so that
-// nobody found costs the script, the reply and its decoding what a user
-// found does; FindUser then answers ErrUserNotFound. An empty pool has
-// nothing to answer.
+// TestFindAnswersDecoyForNobody: findUserScript makes as many Redis calls
+// whoever an identifier names, or nobody, and answers nobody with a record
+// all the same, marked as a decoy, so that nobody found costs the script,
+// the reply and its decoding what a user found does; FindUser then answers
+// ErrUserNotFound. An empty pool has nothing to answer.
 func TestFindAnswersDecoyForNobody(t *testing.T) {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
@@ -33,14 +33,23 @@ func TestFindAnswersDecoyForNobody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	commands := map[string]int{} // Redis commands per call, the script's own included
 	for key, found := range map[string]string{"alice": "1", "alice@example.com": "1", recovery.FoldIdentifier(alice.Sub): "1", "nobody": "0", "nobody@example.com": "0"} {
+		before := m.CommandCount()
 		res, err := findUserScript.Run(ctx, c, keys, key).StringSlice()
+		commands[key] = m.CommandCount() - before
 		if err != nil || len(res) != 4 || res[0] != alice.Sub || res[3] != found || !json.Valid([]byte(res[1])) {
 			t.Errorf("findUserScript(%q) = %q, %v; want alice's sub and record, found %s", key, res, err, found)
 		}
 		_, err = users.FindUser(ctx, recovery.DefaultPoolID, recovery.UserQuery{Key: key})
 		if (found == "0") != (err == recovery.ErrUserNotFound) {
 			t.Errorf("FindUser(%q): %v", key, err)
+		}
+	}
+	for _, n := range commands {
+		if n != commands["alice"] {
+			t.Errorf("Redis commands per lookup differ between identifiers: %v", commands)
+			break
 		}
 	}
 }
