@@ -33,16 +33,19 @@
 // to Engine.Deliver, which drops it with its own log line and observer
 // event.
 //
-// A worker marks its job completed in its own transaction right after the
-// send, rather than in River's batches, so that a crash resends as few
-// messages as possible (a transaction per delivery: BenchmarkDeliver went
-// from about 0.7 to 1.2 ms per delivery on two cores, Postgres included).
-// A process killed between a send and that commit leaves the job running
-// until River rescues it (Options.RescueAfter), so the user may then get
-// the message twice, with the same code; senders receive Message.ID as
-// idempotency key for that reason. A job rescued after its last attempt is
-// discarded by River without a call to Abandon: its code is not revoked,
-// but nobody received it and it expires.
+// River records a sent delivery's job as completed in its batches (one
+// statement for the jobs finished in each 50 ms). A process killed between
+// a send and its batch leaves those jobs running until River rescues them
+// (Options.RescueAfter), so their users may then get the message again,
+// with the same code; senders receive Message.ID as idempotency key for
+// that reason, and a resent code that was used or replaced meanwhile is
+// dropped (Engine.Deliver checks a delivery older than
+// recovery.StaleDelivery). Completing each job in a transaction of its own
+// would narrow that window to the jobs being sent, for two more round
+// trips and a commit per delivery: a third of the server's CPU per request
+// in examples/loadtest. A job rescued after its last attempt is discarded
+// by River without a call to Abandon: its code is not revoked, but nobody
+// received it and it expires.
 //
 // Finished jobs (completed, cancelled) are not deleted at once: River's
 // job cleaner removes them after its retention periods (24 hours by

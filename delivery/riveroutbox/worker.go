@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/recoverykit/recoverykit/delivery/internal/sealedjob"
 )
@@ -66,8 +64,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[args]) error {
 	err = sealedjob.Attempt(attemptCtx, dl, d)
 	cancel()
 	if err == nil {
-		o.completeNow(ctx, job, log)
-		return nil
+		return nil // River records the completion, in batches
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		// River is stopping: this attempt does not count, and the next
@@ -83,17 +80,4 @@ func (w *worker) Work(ctx context.Context, job *river.Job[args]) error {
 		slog.Int("attempt", job.Attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
 	o.delays.Store(job.ID, wait)
 	return errAttempt
-}
-
-// completeNow records the job's completion at once: River would batch it,
-// and a crash before its batch is written resends the message. On failure
-// River's own completion still follows.
-func (o *Outbox) completeNow(ctx context.Context, job *river.Job[args], log *slog.Logger) {
-	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
-	})
-	if err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "riveroutbox: recording a sent delivery's job as completed failed; River will retry that", slog.String("error", err.Error()))
-	}
 }
