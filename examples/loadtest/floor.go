@@ -255,16 +255,22 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 	}
 	floor := sdkClient("http://" + addr)
 
-	// Each user may ask 5 times an hour; keep every request within budget
-	// by walking the users and stopping before the fifth round.
-	var nextUser, nextGhost atomic.Int64
-	budget := 4 * len(users)
-	printFloorHeader(out, cfg)
+	var levels []int
 	for _, cs := range strings.Split(cfg.floorC, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(cs))
 		if err != nil || c < 1 {
 			return fmt.Errorf("-floor-c %q", cfg.floorC)
 		}
+		levels = append(levels, c)
+	}
+	// Each user may ask 5 times an hour; keep every request within budget
+	// by walking the users and stopping before the fifth round. Each
+	// concurrency gets an equal share of the requests, so that a fast
+	// first run cannot leave the next one without users.
+	var nextUser, nextGhost atomic.Int64
+	share := 4 * len(users) / len(levels)
+	printFloorHeader(out, cfg)
+	for _, c := range levels {
 		fl := hammer(ctx, c, cfg.floorDuration, 1<<31-1, func(ctx context.Context, i int) error {
 			_, err := floor.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String(cfg.clientID), Username: aws.String(users[i%len(users)])})
 			return err
@@ -274,7 +280,7 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 			_, err := server.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String(cfg.clientID + "_quiet"), Username: aws.String(ghost)})
 			return err
 		})
-		real := hammer(ctx, c, cfg.floorDuration, budget-int(nextUser.Load()), func(ctx context.Context, _ int) error {
+		real := hammer(ctx, c, cfg.floorDuration, share, func(ctx context.Context, _ int) error {
 			u := users[int(nextUser.Add(1)-1)%len(users)]
 			_, err := server.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: aws.String(cfg.clientID), Username: aws.String(u)})
 			return err
@@ -294,11 +300,23 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 			SimulatedOpsPerSec: sim.opsSec, SimulatedP50Millis: millis(sim.p50),
 			RealOpsPerSec: real.opsSec, RealP50Millis: millis(real.p50), Errors: errs,
 		})
-		if int(nextUser.Load()) >= budget {
-			fmt.Fprintln(out, "(the real-user run used up the users' budgets: raise -floor-users)")
+		if n := real.ops + errorCount(real.errors); n >= share {
+			if real.ops == 0 {
+				return fmt.Errorf("the real-user run at c=%d had no users left: raise -floor-users", c)
+			}
+			fmt.Fprintf(out, "(the real-user run at c=%d used up its share of the users' budgets, %d requests, in %s of %s: raise -floor-users)\n",
+				c, share, (time.Duration(float64(real.ops) / real.opsSec * float64(time.Second))).Round(100*time.Millisecond), cfg.floorDuration)
 		}
 	}
 	return nil
+}
+
+func errorCount(errs map[string]int) int {
+	n := 0
+	for _, v := range errs {
+		n += v
+	}
+	return n
 }
 
 func printFloorHeader(out io.Writer, cfg config) {
