@@ -269,6 +269,9 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 	// first run cannot leave the next one without users.
 	var nextUser, nextGhost atomic.Int64
 	share := 4 * len(users) / len(levels)
+	if share < 1 {
+		return fmt.Errorf("-floor-users %d: too few for %d concurrencies", len(users), len(levels))
+	}
 	printFloorHeader(out, cfg)
 	for _, c := range levels {
 		fl := hammer(ctx, c, cfg.floorDuration, 1<<31-1, func(ctx context.Context, i int) error {
@@ -300,10 +303,7 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 			SimulatedOpsPerSec: sim.opsSec, SimulatedP50Millis: millis(sim.p50),
 			RealOpsPerSec: real.opsSec, RealP50Millis: millis(real.p50), Errors: errs,
 		})
-		if n := real.ops + errorCount(real.errors); n >= share {
-			if real.ops == 0 {
-				return fmt.Errorf("the real-user run at c=%d had no users left: raise -floor-users", c)
-			}
+		if n := real.ops + errorCount(real.errors); n >= share && real.ops > 0 {
 			fmt.Fprintf(out, "(the real-user run at c=%d used up its share of the users' budgets, %d requests, in %s of %s: raise -floor-users)\n",
 				c, share, (time.Duration(float64(real.ops) / real.opsSec * float64(time.Second))).Round(100*time.Millisecond), cfg.floorDuration)
 		}
@@ -311,6 +311,7 @@ func compareWithFloor(ctx context.Context, cfg config, server *cip.Client, users
 	return nil
 }
 
+// errorCount is the number of failed calls in errs.
 func errorCount(errs map[string]int) int {
 	n := 0
 	for _, v := range errs {
