@@ -42,8 +42,9 @@ func crashUser(i int) string { return fmt.Sprintf("crash%04d", i) }
 // is killed with SIGKILL; a second process, which only works, sends the
 // rest. With the first process's workers stopped (insert only), each
 // message must arrive exactly once. With them slowed, a few were being
-// sent at the kill: River rescues those after RescueAfter, so a message
-// may arrive twice, always with the same code, and none may be lost.
+// sent at the kill, or were sent and waited for River's next completion
+// batch: River rescues those after RescueAfter, so a message may arrive
+// twice, always with the same code, and none may be lost.
 func TestCrashRecovery(t *testing.T) {
 	if os.Getenv(envRole) != "" {
 		t.Skip("in a child process")
