@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/recoverykit/recoverykit/delivery/riveroutbox"
 	"github.com/recoverykit/recoverykit/recovery"
 	"github.com/recoverykit/recoverykit/recovery/recoverytest"
 )
@@ -59,20 +60,12 @@ func BenchmarkPutParallel(b *testing.B) {
 			_, schema := testDB(b)
 			pool, commits := countingPool(b, int32(c))
 			o := newOutbox(b, pool, fastOptions(schema, 3))
-			ctx := b.Context()
 			var n atomic.Int64
 			b.ReportAllocs()
 			b.SetParallelism((c + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			commits.n.Store(0)
 			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := o.Put(ctx, benchDelivery(n.Add(1), false)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			putParallel(b, o, &n)
 			b.ReportMetric(float64(commits.n.Load())/float64(b.N), "commits/op")
 		})
 	}
@@ -134,14 +127,7 @@ func BenchmarkDeliver(b *testing.B) {
 	ctx := b.Context()
 	var n atomic.Int64
 	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := o.Put(ctx, benchDelivery(n.Add(1), false)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	putParallel(b, o, &n)
 	closeCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := o.Close(closeCtx); err != nil {
@@ -150,4 +136,18 @@ func BenchmarkDeliver(b *testing.B) {
 	if got := d.n.Load(); got != n.Load() {
 		b.Fatalf("%d of %d deliveries made", got, n.Load())
 	}
+}
+
+// putParallel puts b.N deliveries from b.RunParallel's goroutines,
+// numbering them with n.
+func putParallel(b *testing.B, o *riveroutbox.Outbox, n *atomic.Int64) {
+	ctx := b.Context()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := o.Put(ctx, benchDelivery(n.Add(1), false)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
