@@ -32,7 +32,7 @@ import (
 // Confirm with an older code of the user, and Confirm with a wrong code
 // (one never sent to the user), for users picked at random, so that
 // operations on one user overlap. Every new password is unique. Phase
-// "budget" has a budget of 5 per 10 minutes and codes that live 5 minutes;
+// "budget" has a budget of 3 per 10 minutes and codes that live 5 minutes;
 // phase "lock" a budget of 1000, a lock after 6 consecutive failures for 10
 // minutes, and every fifth user mostly guessing, with half of the
 // operations. The engine's clock is injected and moves between rounds of
@@ -145,7 +145,7 @@ func faultPhases() []faultPhase {
 	return []faultPhase{
 		{
 			name:   "budget",
-			policy: recovery.Policy{CodeLifetime: 5 * time.Minute, Budget: 5, FailureBudget: 5, BudgetWindow: 10 * time.Minute},
+			policy: recovery.Policy{CodeLifetime: 5 * time.Minute, Budget: 3, FailureBudget: 3, BudgetWindow: 10 * time.Minute},
 			normal: [numKinds]int{35, 30, 5, 10, 20},
 		},
 		{
